@@ -1,0 +1,192 @@
+//===- InsertWgmmaFences.cpp - Dependency-aware async-proxy fences --------===//
+//
+// WGMMA reads shared memory through the async proxy; writes by st.shared, local_store, cp.async
+// or local_alloc-from-registers go through the generic proxy and must be ordered by
+// `fence.proxy.async` before the WGMMA reads them. A forward dataflow over structured control
+// flow tracks the buffers with unfenced generic writes ("dirty"), fences exactly the WGMMAs that
+// read one, hoists each fence out of loops that write none of its buffers, and drops TLE fences
+// that order nothing.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Passes.h"
+#include "passes/TritonIR.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace tle {
+#define GEN_PASS_DEF_TLEINSERTWGMMAFENCES
+#include "passes/Passes.h.inc"
+} // namespace tle
+
+using namespace mlir;
+using namespace tle;
+using namespace tle::tritonir;
+
+namespace {
+
+/// Root buffers with generic-proxy writes not yet ordered by a fence.
+using DirtySet = llvm::SmallSetVector<Value, 8>;
+
+static DirtySet join(const DirtySet &a, const DirtySet &b) {
+  DirtySet out = a;
+  out.insert(b.begin(), b.end());
+  return out;
+}
+
+class FencePlacer {
+public:
+  /// Fences created or kept; hoisted once the walk is over.
+  SmallVector<WgmmaSharedOperandFenceOp> fences;
+
+  void processBlock(Block &block, DirtySet &dirty, bool mutate) {
+    for (Operation &op : llvm::make_early_inc_range(block))
+      processOp(&op, dirty, mutate);
+  }
+
+private:
+  void processOp(Operation *op, DirtySet &dirty, bool mutate) {
+    if (auto write = getGenericSharedWrite(op)) {
+      dirty.insert(getRootBuffer(*write));
+      return;
+    }
+    if (isOp(op, kFenceAsyncShared)) {
+      dirty.clear(); // a stock fence orders every earlier generic write
+      return;
+    }
+    if (auto fence = dyn_cast<WgmmaSharedOperandFenceOp>(op)) {
+      bool ordersSomething = false;
+      for (Value buffer : fence.getBuffers())
+        ordersSomething |= clearAliases(dirty, getRootBuffer(buffer));
+      if (mutate) {
+        if (ordersSomething)
+          fences.push_back(fence);
+        else
+          fence.erase(); // redundant: nothing it names was written since the last fence
+      }
+      return;
+    }
+    if (isOp(op, kWarpGroupDot)) {
+      llvm::SmallSetVector<Value, 2> unfenced;
+      for (Value operand : op->getOperands().take_front(2)) {
+        if (!triton::isMemDesc(operand.getType()))
+          continue;
+        Value root = getRootBuffer(operand);
+        for (Value d : dirty)
+          if (mayAlias(d, root))
+            unfenced.insert(root);
+      }
+      if (unfenced.empty())
+        return;
+      for (Value root : unfenced)
+        clearAliases(dirty, root);
+      if (mutate) {
+        OpBuilder b(op);
+        fences.push_back(b.create<WgmmaSharedOperandFenceOp>(
+            op->getLoc(), ValueRange(unfenced.getArrayRef()), /*bCluster=*/false));
+      }
+      return;
+    }
+    if (op->getNumRegions() == 0)
+      return;
+    if (isOp(op, "tt.func")) {
+      for (Region &region : op->getRegions())
+        for (Block &block : region) {
+          DirtySet fresh; // a kernel starts with no pending generic writes
+          processBlock(block, fresh, mutate);
+        }
+      return;
+    }
+    if (isOp(op, kScfIf)) {
+      DirtySet merged = dirty;
+      for (Region &region : op->getRegions()) {
+        DirtySet branch = dirty;
+        for (Block &block : region)
+          processBlock(block, branch, mutate);
+        merged = join(merged, branch);
+      }
+      dirty = merged;
+      return;
+    }
+    // Loops and any other region op: state at region entry is the fixpoint over back edges.
+    DirtySet entry = dirty;
+    while (true) {
+      DirtySet end = entry;
+      for (Region &region : op->getRegions())
+        for (Block &block : region)
+          processBlock(block, end, /*mutate=*/false);
+      DirtySet next = join(entry, end);
+      if (next.size() == entry.size())
+        break;
+      entry = next;
+    }
+    DirtySet end = entry;
+    for (Region &region : op->getRegions())
+      for (Block &block : region)
+        processBlock(block, end, mutate);
+    dirty = join(entry, end);
+  }
+
+  /// Removes roots aliasing `root`; returns whether any was there.
+  static bool clearAliases(DirtySet &dirty, Value root) {
+    SmallVector<Value> hit;
+    for (Value d : dirty)
+      if (mayAlias(d, root))
+        hit.push_back(d);
+    for (Value d : hit)
+      dirty.remove(d);
+    return !hit.empty();
+  }
+};
+
+/// Whether `loop` contains a generic write that may alias one of `roots`.
+static bool writesAnyOf(Operation *loop, ValueRange roots) {
+  bool found = false;
+  loop->walk([&](Operation *op) {
+    for (Value written : getPossiblyWrittenBuffers(op))
+      for (Value root : roots)
+        if (mayAlias(getRootBuffer(written), root))
+          found = true;
+  });
+  return found;
+}
+
+static void hoistOutOfLoops(WgmmaSharedOperandFenceOp fence) {
+  while (Operation *parent = fence->getParentOp()) {
+    if (!isLoop(parent) || writesAnyOf(parent, fence.getBuffers()))
+      return;
+    for (Value buffer : fence.getBuffers())
+      if (parent->isAncestor(buffer.getParentRegion()->getParentOp()) ||
+          buffer.getParentRegion()->getParentOp() == parent)
+        return; // the named buffer is defined inside the loop
+    fence->moveBefore(parent);
+  }
+}
+
+/// Drop a fence that directly follows another fence covering the same buffers.
+static void removeAdjacentDuplicates(WgmmaSharedOperandFenceOp fence) {
+  auto prev = dyn_cast_or_null<WgmmaSharedOperandFenceOp>(fence->getPrevNode());
+  if (!prev || prev.getBCluster() != fence.getBCluster())
+    return;
+  for (Value buffer : fence.getBuffers())
+    if (!llvm::is_contained(prev.getBuffers(), buffer))
+      return;
+  fence.erase();
+}
+
+struct InsertWgmmaFencesPass : public tle::impl::TLEInsertWgmmaFencesBase<InsertWgmmaFencesPass> {
+  void runOnOperation() override {
+    FencePlacer placer;
+    for (Region &region : getOperation()->getRegions())
+      for (Block &block : region) {
+        DirtySet dirty;
+        placer.processBlock(block, dirty, /*mutate=*/true);
+      }
+    for (WgmmaSharedOperandFenceOp fence : placer.fences)
+      hoistOutOfLoops(fence);
+    for (WgmmaSharedOperandFenceOp fence : placer.fences)
+      removeAdjacentDuplicates(fence);
+  }
+};
+
+} // namespace

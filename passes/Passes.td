@@ -1,0 +1,63 @@
+//===- Passes.td - TLE passes over Triton GPU IR -----------*- tablegen -*-===//
+#ifndef TLE_PASSES_TD
+#define TLE_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+// All passes anchor on builtin.module: Triton's tt.func is an unregistered op here.
+
+def TLESplitDotWarps : Pass<"tle-split-dot-warps", "mlir::ModuleOp"> {
+  let summary = "give a WGMMA tile's spare warps to N instead of duplicating it (__TLE__)";
+  let description = [{
+    Stock Triton 3.6 assigns all warps to M (`warpsPerCTA = [num_warps, 1]`) when a dot's result
+    feeds another dot. For a tile whose M is smaller than 16 rows per warp (e.g. a 64-row QK^T tile
+    with 8 warps), every warpgroup then computes the whole tile. This pass rewrites such an
+    `#ttg.nvidia_mma` (version 3) layout to `warpsPerCTA = [M/16, num_warps*16/M]`, splitting N
+    between warpgroups, and retypes every value, attribute and nested layout that uses it.
+    Refuses (leaves the IR alone) when N cannot be split in whole WGMMA instructions or when any
+    WGMMA with that layout does not have the duplication. Compiled only under __TLE__.
+  }];
+}
+
+def TLEWgmmaOperandReuse : Pass<"tle-wgmma-operand-reuse", "mlir::ModuleOp"> {
+  let summary = "feed WGMMA operands that already sit in shared memory from their buffer (__TLE__)";
+  let description = [{
+    Replaces `local_alloc(local_load(buf))` (optionally through `tt.trans`) WGMMA operands by the
+    buffer itself or by a `tle.memdesc_wgmma_view` of it, removing the shared -> registers ->
+    shared staging copy. Sources may be plain, transposed, ring slots (`ttg.memdesc_index`) or
+    subslices, mutable buffers included. Refuses when the buffer may be written between the load
+    and the end of the WGMMA's read, or when the layouts are not WGMMA-readable.
+  }];
+  let dependentDialects = ["::tle::TLEDialect"];
+}
+
+def TLEInsertWgmmaFences : Pass<"tle-insert-wgmma-fences", "mlir::ModuleOp"> {
+  let summary = "dependency-aware async-proxy fences before WGMMAs that read generic writes";
+  let description = [{
+    Tracks, over structured control flow, which shared buffers have generic-proxy writes
+    (local_alloc from registers, local_store, cp.async) not yet ordered by a fence. Before each
+    WGMMA that reads such a buffer it places `tle.wgmma_shared_operand_fence` naming those
+    buffers, hoists it out of loops that write none of them, and removes TLE fences that order
+    nothing. A WGMMA read is never left unfenced.
+  }];
+  let dependentDialects = ["::tle::TLEDialect"];
+}
+
+def TLELowerToTriton : Pass<"tle-lower-to-triton", "mlir::ModuleOp"> {
+  let summary = "lower TLE ops to stock Triton ops (Triton 3.6 cannot lower TLE ops)";
+  let description = [{
+    `tle.memdesc_wgmma_view` -> `ttg.memdesc_trans` (or the source itself for the identity order);
+    `tle.wgmma_shared_operand_fence` -> `ttng.fence_async_shared`.
+  }];
+}
+
+def TLETestTritonModel : Pass<"tle-test-triton-model", "mlir::ModuleOp"> {
+  let summary = "test pass: parse every Triton type and layout with TLE's model and re-print it";
+  let description = [{
+    Annotates each op with `tle.model` describing the Triton memdesc types and layouts of its
+    results as the typed model sees them, and reports an error for any spelling the model cannot
+    parse or does not re-print identically.
+  }];
+}
+
+#endif // TLE_PASSES_TD

@@ -1,0 +1,54 @@
+//===- Registration.cpp - The TLE pass list and tle-pipeline --------------===//
+#include "passes/Passes.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+
+using namespace mlir;
+
+namespace tle {
+
+bool hasNativeRewrites() {
+#ifdef __TLE__
+  return true;
+#else
+  return false;
+#endif
+}
+
+void buildTLEPipeline(OpPassManager &pm) {
+  // Layout rewrites first (they retype values), then operand reuse (may expose new WGMMA reads
+  // of written buffers), then fences over the final reads, then back to stock Triton ops.
+  if (hasNativeRewrites()) {
+    pm.addPass(createTLESplitDotWarps());
+    pm.addPass(createTLEWgmmaOperandReuse());
+  }
+  pm.addPass(createTLEInsertWgmmaFences());
+  pm.addPass(createTLELowerToTriton());
+}
+
+static const char kPipelineSummary[] =
+    "TLE's post-TTGIR pipeline: split duplicated WGMMA warps, reuse WGMMA operands in shared "
+    "memory, insert dependency-aware fences, lower TLE ops to Triton";
+
+void registerAllTLEPasses() {
+  static bool registered = [] {
+    registerTLEPasses(); // generated: every pass in Passes.td
+    PassPipelineRegistration<>("tle-pipeline", kPipelineSummary, buildTLEPipeline);
+    return true;
+  }();
+  (void)registered;
+}
+
+std::vector<std::pair<std::string, std::string>> listTLEPasses() {
+  std::vector<std::pair<std::string, std::string>> out;
+  out.emplace_back("tle-pipeline", kPipelineSummary);
+  std::unique_ptr<Pass> passes[] = {createTLESplitDotWarps(), createTLEWgmmaOperandReuse(),
+                                     createTLEInsertWgmmaFences(), createTLELowerToTriton(),
+                                     createTLETestTritonModel()};
+  for (auto &pass : passes)
+    out.emplace_back(pass->getArgument().str(), pass->getDescription().str());
+  return out;
+}
+
+} // namespace tle
