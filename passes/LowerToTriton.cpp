@@ -35,7 +35,9 @@ struct LowerToTritonPass : public tle::impl::TLELowerToTritonBase<LowerToTritonP
           OperationState state(view.getLoc(), kMemDescTrans);
           state.addOperands(view.getSrc());
           state.addTypes(view.getType());
-          state.addAttribute("order", b.getDenseI32ArrayAttr(view.getOrder()));
+          // Inherent attributes go into properties, as Triton prints them (`<{order = ...}>`).
+          state.propertiesAttr = b.getDictionaryAttr(
+              b.getNamedAttr("order", b.getDenseI32ArrayAttr(view.getOrder())));
           replacement = b.create(state)->getResult(0);
         }
         view.getResult().replaceAllUsesWith(replacement);
@@ -44,7 +46,8 @@ struct LowerToTritonPass : public tle::impl::TLELowerToTritonBase<LowerToTritonP
       }
       if (auto fence = dyn_cast<WgmmaSharedOperandFenceOp>(op)) {
         OperationState state(fence.getLoc(), kFenceAsyncShared);
-        state.addAttribute("bCluster", b.getBoolAttr(fence.getBCluster()));
+        state.propertiesAttr =
+            b.getDictionaryAttr(b.getNamedAttr("bCluster", b.getBoolAttr(fence.getBCluster())));
         b.create(state);
         fence.erase();
       }

@@ -126,6 +126,13 @@ struct SplitDotWarpsPass : public tle::impl::TLESplitDotWarpsBase<SplitDotWarpsP
           return std::nullopt;
         return triton::toAttr(attr.getContext(), replaced);
       });
+      // Dense constants carry their tensor type inside the attribute's storage.
+      replacer.addReplacement([&](DenseElementsAttr attr) -> std::optional<Attribute> {
+        Type replaced = triton::replaceEncoding(attr.getType(), from, to);
+        if (replaced == attr.getType())
+          return std::nullopt;
+        return DenseElementsAttr::getFromRawBuffer(cast<ShapedType>(replaced), attr.getRawData());
+      });
       replacer.addReplacement([&](OpaqueType type) -> std::optional<Type> {
         Type replaced = triton::replaceEncoding(type, from, to);
         if (replaced == type)
@@ -134,6 +141,16 @@ struct SplitDotWarpsPass : public tle::impl::TLESplitDotWarpsBase<SplitDotWarpsP
       });
       replacer.recursivelyReplaceElementsIn(module, /*replaceAttrs=*/true, /*replaceLocs=*/false,
                                             /*replaceTypes=*/true);
+      // Unregistered ops keep their inherent attributes (e.g. a constant's `value`) in a
+      // properties dictionary the walk above does not visit.
+      module.walk([&](Operation *op) {
+        Attribute props = op->getPropertiesAsAttribute();
+        if (!props)
+          return;
+        Attribute replaced = replacer.replace(props);
+        if (replaced != props)
+          (void)op->setPropertiesFromAttribute(replaced, /*emitError=*/nullptr);
+      });
     }
 #endif
   }

@@ -3,6 +3,7 @@
 
 #include "model/TritonTypes.h"
 #include "mlir/IR/Block.h"
+#include "mlir/IR/BuiltinAttributes.h"
 
 using namespace mlir;
 
@@ -10,6 +11,13 @@ namespace tle::tritonir {
 
 bool isOp(Operation *op, llvm::StringRef name) {
   return op && op->getName().getStringRef() == name;
+}
+
+Attribute getAttr(Operation *op, llvm::StringRef name) {
+  if (auto props = llvm::dyn_cast_or_null<DictionaryAttr>(op->getPropertiesAsAttribute()))
+    if (Attribute attr = props.get(name))
+      return attr;
+  return op->getAttr(name);
 }
 
 bool isMemDescView(Operation *op) {
@@ -57,10 +65,23 @@ llvm::SmallVector<Value> getPossiblyWrittenBuffers(Operation *op) {
   return written;
 }
 
+static bool isFreshAllocation(Value v) { return isOp(v.getDefiningOp(), kLocalAlloc); }
+
+static bool isKernelArgument(Value v) {
+  auto arg = dyn_cast<BlockArgument>(v);
+  return arg && isOp(arg.getOwner()->getParentOp(), "tt.func");
+}
+
 bool mayAlias(Value rootA, Value rootB) {
   if (rootA == rootB)
     return true;
-  return isa<BlockArgument>(rootA) || isa<BlockArgument>(rootB);
+  // A local_alloc is fresh memory: distinct from every other allocation and from anything passed
+  // into the kernel. Other roots (loop-carried block arguments) may be any buffer.
+  if (isFreshAllocation(rootA) && (isFreshAllocation(rootB) || isKernelArgument(rootB)))
+    return false;
+  if (isFreshAllocation(rootB) && isKernelArgument(rootA))
+    return false;
+  return !(isFreshAllocation(rootA) && isFreshAllocation(rootB));
 }
 
 bool isLoop(Operation *op) { return isOp(op, kScfFor) || isOp(op, kScfWhile); }

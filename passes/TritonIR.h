@@ -36,6 +36,13 @@ inline constexpr llvm::StringLiteral kNumWarpsAttr = "ttg.num-warps";
 
 bool isOp(mlir::Operation *op, llvm::StringRef name);
 
+/// An attribute of a Triton op. Unregistered ops keep inherent attributes (`<{...}>`) in a
+/// properties dictionary that Operation::getAttr does not search; this looks there first.
+mlir::Attribute getAttr(mlir::Operation *op, llvm::StringRef name);
+template <typename T> T getAttrOfType(mlir::Operation *op, llvm::StringRef name) {
+  return llvm::dyn_cast_or_null<T>(getAttr(op, name));
+}
+
 /// Ops whose result is a view of operand 0's shared memory (no data moved).
 bool isMemDescView(mlir::Operation *op);
 

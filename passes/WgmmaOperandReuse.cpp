@@ -37,13 +37,13 @@ struct ReuseCandidate {
 /// The op after which the WGMMA no longer reads its operands: the dot itself when synchronous,
 /// else a `warp_group_dot_wait {pendings = 0}` of its result in the same block.
 static Operation *endOfRead(Operation *dot) {
-  auto isAsync = dot->getAttrOfType<BoolAttr>("isAsync");
+  auto isAsync = getAttrOfType<BoolAttr>(dot, "isAsync");
   if (!isAsync || !isAsync.getValue())
     return dot;
   for (Operation *op = dot->getNextNode(); op; op = op->getNextNode()) {
     if (!isOp(op, kWarpGroupDotWait))
       continue;
-    auto pendings = op->getAttrOfType<IntegerAttr>("pendings");
+    auto pendings = getAttrOfType<IntegerAttr>(op, "pendings");
     if (pendings && pendings.getInt() == 0 &&
         llvm::is_contained(op->getOperands(), dot->getResult(0)))
       return op;
@@ -76,7 +76,7 @@ static std::optional<ReuseCandidate> match(Operation *dot, unsigned idx, std::st
   Operation *src = c.alloc->getOperand(0).getDefiningOp();
   if (isOp(src, kTrans)) {
     c.transpose = src;
-    auto order = src->getAttrOfType<DenseI32ArrayAttr>("order");
+    auto order = getAttrOfType<DenseI32ArrayAttr>(src, "order");
     if (!order)
       return std::nullopt;
     c.order.assign(order.asArrayRef().begin(), order.asArrayRef().end());

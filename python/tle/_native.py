@@ -118,3 +118,25 @@ def version() -> str:
 def has_native_rewrites() -> bool:
     """True when the library was built with __TLE__ (rewrites of Triton's own IR)."""
     return bool(library().tle_has_native_rewrites())
+
+
+def tool_path(name: str) -> Path:
+    """Path of a TLE executable (``tle-opt``) shipped inside the package, or TLE_<NAME> env."""
+    env = os.environ.get("TLE_" + name.upper().replace("-", "_"))
+    if env:
+        return Path(env)
+    import tle
+
+    for entry in getattr(tle, "__path__", [os.path.dirname(__file__)]):
+        candidate = Path(entry) / "_bin" / name
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"TLE tool '{name}' not found; install TLE with `pip install .`")
+
+
+def tle_opt_main() -> None:
+    """Console entry point: run the packaged tle-opt binary with this process's arguments."""
+    import sys
+
+    binary = str(tool_path("tle-opt"))
+    os.execv(binary, [binary, *sys.argv[1:]])

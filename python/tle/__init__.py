@@ -1,0 +1,32 @@
+"""TLE: Triton Language Extensions for stock Triton.
+
+``import tle`` hooks TLE's MLIR passes into stock Triton's compilation (see
+docs/triton-integration.md). ``tle.disable()`` / ``tle.enable()`` or ``TLE_DISABLE=1`` give
+stock behaviour. ``tle.run_pipeline(ir_text)`` runs TLE's passes on Triton IR text directly.
+"""
+from ._native import TLEError, has_native_rewrites, list_passes, run_pipeline, tool_path
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "TLEError", "run_pipeline", "list_passes", "has_native_rewrites", "tool_path",
+    "enable", "disable", "is_enabled", "__version__",
+]
+
+try:
+    import triton as _triton  # noqa: F401
+except ImportError:  # TLE's compiler tools work without Triton; the hook needs it.
+    _triton = None
+
+if _triton is not None:
+    from .hook import disable, enable, install, is_enabled
+
+    install()
+else:
+    def _no_triton(*_args, **_kwargs):
+        raise ImportError("the TLE compilation hook needs the `triton` package (3.6.x)")
+
+    enable = disable = install = _no_triton
+
+    def is_enabled() -> bool:
+        return False
