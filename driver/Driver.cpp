@@ -20,6 +20,8 @@ namespace tle {
 void registerTLEDialects(DialectRegistry &registry) { registry.insert<TLEDialect>(); }
 
 std::optional<std::string> checkInputSafety(llvm::StringRef input) {
+  if (input.contains('\0'))
+    return std::string("input contains NUL bytes: binary data, not MLIR text");
   unsigned depth = 0, line = 1;
   bool inString = false;
   for (size_t i = 0; i < input.size(); ++i) {

@@ -55,35 +55,39 @@ private:
       return;
     }
     if (auto fence = dyn_cast<WgmmaSharedOperandFenceOp>(op)) {
-      bool ordersSomething = false;
-      for (Value buffer : fence.getBuffers())
-        ordersSomething |= clearAliases(dirty, getRootBuffer(buffer));
+      // The hardware fence orders every earlier generic write of the thread, named or not.
+      bool ordersSomething = !dirty.empty();
+      dirty.clear();
       if (mutate) {
         if (ordersSomething)
           fences.push_back(fence);
         else
-          fence.erase(); // redundant: nothing it names was written since the last fence
+          fence.erase(); // redundant: nothing was written since the last fence
       }
       return;
     }
     if (isOp(op, kWarpGroupDot)) {
-      llvm::SmallSetVector<Value, 2> unfenced;
+      bool readsDirty = false;
       for (Value operand : op->getOperands().take_front(2)) {
         if (!triton::isMemDesc(operand.getType()))
           continue;
         Value root = getRootBuffer(operand);
         for (Value d : dirty)
-          if (mayAlias(d, root))
-            unfenced.insert(root);
+          readsDirty |= mayAlias(d, root);
       }
-      if (unfenced.empty())
+      if (!readsDirty)
         return;
-      for (Value root : unfenced)
-        clearAliases(dirty, root);
+      // One fence orders all pending writes; it names every pending buffer it can reach, so that
+      // hoisting later sees each buffer whose ordering depends on it.
+      SmallVector<Value> named;
+      for (Value d : dirty)
+        if (d.getParentRegion()->isAncestor(op->getParentRegion()))
+          named.push_back(d);
+      dirty.clear();
       if (mutate) {
         OpBuilder b(op);
-        fences.push_back(b.create<WgmmaSharedOperandFenceOp>(
-            op->getLoc(), ValueRange(unfenced.getArrayRef()), /*bCluster=*/false));
+        fences.push_back(b.create<WgmmaSharedOperandFenceOp>(op->getLoc(), ValueRange(named),
+                                                            /*bCluster=*/false));
       }
       return;
     }
@@ -125,17 +129,6 @@ private:
       for (Block &block : region)
         processBlock(block, end, mutate);
     dirty = join(entry, end);
-  }
-
-  /// Removes roots aliasing `root`; returns whether any was there.
-  static bool clearAliases(DirtySet &dirty, Value root) {
-    SmallVector<Value> hit;
-    for (Value d : dirty)
-      if (mayAlias(d, root))
-        hit.push_back(d);
-    for (Value d : hit)
-      dirty.remove(d);
-    return !hit.empty();
   }
 };
 

@@ -51,6 +51,15 @@ def TLELowerToTriton : Pass<"tle-lower-to-triton", "mlir::ModuleOp"> {
   }];
 }
 
+def TLECheckTritonTypes : Pass<"tle-check-triton-types", "mlir::ModuleOp"> {
+  let summary = "reject Triton types and layouts TLE's model cannot read";
+  let description = [{
+    Every `!ttg.memdesc` and every `#ttg.*` tensor layout must parse with TLE's typed model and
+    re-print identically; otherwise the passes after it could misread the IR. Runs first in
+    `tle-pipeline`; reports each offending op with an error.
+  }];
+}
+
 def TLETestTritonModel : Pass<"tle-test-triton-model", "mlir::ModuleOp"> {
   let summary = "test pass: parse every Triton type and layout with TLE's model and re-print it";
   let description = [{

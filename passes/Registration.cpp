@@ -19,6 +19,7 @@ bool hasNativeRewrites() {
 void buildTLEPipeline(OpPassManager &pm) {
   // Layout rewrites first (they retype values), then operand reuse (may expose new WGMMA reads
   // of written buffers), then fences over the final reads, then back to stock Triton ops.
+  pm.addPass(createTLECheckTritonTypes());
   if (hasNativeRewrites()) {
     pm.addPass(createTLESplitDotWarps());
     pm.addPass(createTLEWgmmaOperandReuse());
@@ -28,7 +29,7 @@ void buildTLEPipeline(OpPassManager &pm) {
 }
 
 static const char kPipelineSummary[] =
-    "TLE's post-TTGIR pipeline: split duplicated WGMMA warps, reuse WGMMA operands in shared "
+    "TLE's post-TTGIR pipeline: check Triton types, split duplicated WGMMA warps, reuse WGMMA operands in shared "
     "memory, insert dependency-aware fences, lower TLE ops to Triton";
 
 void registerAllTLEPasses() {
@@ -43,7 +44,7 @@ void registerAllTLEPasses() {
 std::vector<std::pair<std::string, std::string>> listTLEPasses() {
   std::vector<std::pair<std::string, std::string>> out;
   out.emplace_back("tle-pipeline", kPipelineSummary);
-  std::unique_ptr<Pass> passes[] = {createTLESplitDotWarps(), createTLEWgmmaOperandReuse(),
+  std::unique_ptr<Pass> passes[] = {createTLECheckTritonTypes(), createTLESplitDotWarps(), createTLEWgmmaOperandReuse(),
                                      createTLEInsertWgmmaFences(), createTLELowerToTriton(),
                                      createTLETestTritonModel()};
   for (auto &pass : passes)

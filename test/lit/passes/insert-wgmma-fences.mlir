@@ -162,3 +162,34 @@
   %d = "ttng.warp_group_dot"(%a, %a, %acc) <{inputPrecision = 0 : i32, isAsync = false, maxNumImpreciseAcc = 0 : i32}> : (!a, !a, !acc) -> !acc
   "tt.return"() : () -> ()
 }) : () -> ()
+
+// Two rings filled by cp.async, read by two WGMMAs: the first fence orders both (a proxy fence
+// orders all earlier generic writes of the thread) and names both; the second WGMMA needs none.
+// CHECK-LABEL: sym_name = "two_rings"
+// CHECK: %[[R1:.*]] = "ttg.local_alloc"() : ()
+// CHECK: %[[R2:.*]] = "ttg.local_alloc"() : ()
+// CHECK: "ttg.async_wait"
+// CHECK-NEXT: tle.wgmma_shared_operand_fence %[[R1]], %[[R2]] :
+// CHECK-NEXT: "ttng.warp_group_dot"
+// CHECK-NOT: tle.wgmma_shared_operand_fence
+// CHECK: "ttng.warp_group_dot"
+// CHECK: "scf.yield"
+"tt.func"() <{function_type = (!ptrs, !acc, i32) -> (), sym_name = "two_rings"}> ({
+^bb0(%p: !ptrs, %acc: !acc, %n: i32):
+  %c0 = "arith.constant"() <{value = 0 : i32}> : () -> i32
+  %c1 = "arith.constant"() <{value = 1 : i32}> : () -> i32
+  %r1 = "ttg.local_alloc"() : () -> !ring
+  %r2 = "ttg.local_alloc"() : () -> !ring
+  "scf.for"(%c0, %n, %c1) ({
+  ^bb0(%i: i32):
+    %d1 = "ttg.memdesc_index"(%r1, %i) : (!ring, i32) -> !a
+    %d2 = "ttg.memdesc_index"(%r2, %i) : (!ring, i32) -> !a
+    %t1 = "ttg.async_copy_global_to_local"(%p, %d1) <{cache = 1 : i32, evict = 1 : i32, isVolatile = false, operandSegmentSizes = array<i32: 1, 1, 0, 0>}> : (!ptrs, !a) -> !ttg.async.token
+    %t2 = "ttg.async_copy_global_to_local"(%p, %d2) <{cache = 1 : i32, evict = 1 : i32, isVolatile = false, operandSegmentSizes = array<i32: 1, 1, 0, 0>}> : (!ptrs, !a) -> !ttg.async.token
+    %w = "ttg.async_wait"(%t1, %t2) <{num = 0 : i32}> : (!ttg.async.token, !ttg.async.token) -> !ttg.async.token
+    %x = "ttng.warp_group_dot"(%d1, %d1, %acc) <{inputPrecision = 0 : i32, isAsync = false, maxNumImpreciseAcc = 0 : i32}> : (!a, !a, !acc) -> !acc
+    %y = "ttng.warp_group_dot"(%d2, %d2, %x) <{inputPrecision = 0 : i32, isAsync = false, maxNumImpreciseAcc = 0 : i32}> : (!a, !a, !acc) -> !acc
+    "scf.yield"() : () -> ()
+  }) : (i32, i32, i32) -> ()
+  "tt.return"() : () -> ()
+}) : () -> ()
