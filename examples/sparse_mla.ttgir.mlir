@@ -1,0 +1,1 @@
+../test/lit/Inputs/sparse_mla_plain.ttgir.mlir
