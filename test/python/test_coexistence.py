@@ -74,7 +74,7 @@ def test_tle_triton_and_upstream_mlir_in_one_process(tmp_path):
     libs = [p for p in libs if p.exists()]
     if not libs:
         pytest.skip("libMLIR-C.so not found in the mlir package")
-    from conftest import INPUTS
+    from tle_test_support import INPUTS
 
     script = tmp_path / "coexist.py"
     script.write_text(SCRIPT)

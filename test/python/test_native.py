@@ -2,7 +2,7 @@
 import pytest
 
 import tle
-from conftest import normalize_ssa_names
+from tle_test_support import normalize_ssa_names
 
 
 def test_lists_every_pass_and_the_pipeline():

