@@ -1,0 +1,168 @@
+"""TLE runtime configuration: environment variables + programmatic overrides.
+
+Environment (read at every compile, so a test or a launcher can change them at any time):
+
+  TLE_DISABLE=1        kill switch: stock Triton behaviour (no stage wrapper, stock cache keys).
+                       Wins over ``tle.enable()``.
+  TLE_PIPELINE=<p>     post-ttgir TLE pipeline (MLIR textual pipeline, default "tle-pipeline");
+                       an empty value runs no post-ttgir step.
+  TLE_STRICT=1         a failing TLE step raises instead of warning and compiling stock.
+  TLE_DUMP_DIR=<dir>   write the IR before and after every TLE step under <dir>.
+  TLE_REPRO_DIR=<dir>  where failure reproducers go (default: <tmp>/tle-repro).
+  TLE_GLUON=1          also run the post-ttgir pipeline on Gluon kernels (default: leave them alone).
+  TLE_NATIVE_LIB=<so>  path of libtle_capi.so (read by tle._native).
+
+Programmatic overrides (``set_options``, ``enable``/``disable``) take precedence over the
+environment, except that ``TLE_DISABLE=1`` always disables.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from dataclasses import dataclass, fields, replace
+from typing import Optional
+
+ENV_DISABLE = "TLE_DISABLE"
+ENV_PIPELINE = "TLE_PIPELINE"
+ENV_STRICT = "TLE_STRICT"
+ENV_DUMP_DIR = "TLE_DUMP_DIR"
+ENV_REPRO_DIR = "TLE_REPRO_DIR"
+ENV_GLUON = "TLE_GLUON"
+
+ENV_NATIVE_LIB = "TLE_NATIVE_LIB"
+
+ENV_VARS = (ENV_DISABLE, ENV_PIPELINE, ENV_STRICT, ENV_DUMP_DIR, ENV_REPRO_DIR, ENV_GLUON, ENV_NATIVE_LIB)
+
+DEFAULT_PIPELINE = "tle-pipeline"
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _flag(value: Optional[str]) -> bool:
+    return value is not None and value.strip().lower() in _TRUE
+
+
+@dataclass(frozen=True)
+class Options:
+    """A snapshot of TLE's configuration, taken once per compilation."""
+
+    enabled: bool = True
+    pipeline: str = DEFAULT_PIPELINE
+    strict: bool = False
+    dump_dir: Optional[str] = None
+    repro_dir: Optional[str] = None
+    gluon: bool = False
+    #: True when TLE_DISABLE=1 forced ``enabled`` off.
+    env_disabled: bool = False
+
+    @property
+    def repro_root(self) -> str:
+        return self.repro_dir or os.path.join(tempfile.gettempdir(), "tle-repro")
+
+    def output_identity(self) -> str:
+        """The part of the configuration that can change compiled code (cache-key material).
+        strict / dump_dir / repro_dir only change diagnostics, not the kernel."""
+        return f"pipeline={self.pipeline!r};gluon={int(self.gluon)}"
+
+
+_lock = threading.Lock()
+_overrides: dict = {}
+_generation = 0  # bumped on every programmatic change (cheap cache invalidation for callers)
+
+
+# Fast path for per-launch calls: os.environ.get() costs ~1 us per missing key (KeyError inside);
+# on POSIX CPython the raw bytes dict behind os.environ answers in ~50 ns.
+try:
+    _RAW_KEYS = tuple(os.environ.encodekey(k) for k in ENV_VARS)  # type: ignore[attr-defined]
+    _RAW_OK = isinstance(os.environ._data, dict)  # type: ignore[attr-defined]
+except AttributeError:  # pragma: no cover - non-CPython / unusual platforms
+    _RAW_KEYS, _RAW_OK = (), False
+
+
+def _env_snapshot() -> tuple:
+    """Raw values of TLE's environment variables (hashable, cheap; bytes on POSIX)."""
+    if _RAW_OK:
+        data = os.environ._data  # type: ignore[attr-defined]
+        return tuple(data.get(k) for k in _RAW_KEYS)
+    return tuple(os.environ.get(name) for name in ENV_VARS)
+
+
+def _decode(v):
+    if v is None or isinstance(v, str):
+        return v
+    return os.environ.decodevalue(v)  # type: ignore[attr-defined]
+
+
+def state_key() -> tuple:
+    """Changes whenever the effective options (or TLE_NATIVE_LIB) may have changed."""
+    return (_env_snapshot(), _generation)
+
+
+def _from_env(snapshot: tuple) -> Options:
+    disable, pipeline, strict, dump_dir, repro_dir, gluon, _native_lib = (_decode(v) for v in snapshot)
+    return Options(
+        enabled=not _flag(disable),
+        pipeline=DEFAULT_PIPELINE if pipeline is None else pipeline.strip(),
+        strict=_flag(strict),
+        dump_dir=dump_dir or None,
+        repro_dir=repro_dir or None,
+        gluon=_flag(gluon),
+        env_disabled=_flag(disable),
+    )
+
+
+_cache: dict = {}
+
+
+def current() -> Options:
+    """Effective options now (environment + overrides). Cheap enough to call per kernel launch."""
+    key = state_key()
+    opts = _cache.get(key)
+    if opts is not None:
+        return opts
+    with _lock:
+        opts = _from_env(key[0])
+        if _overrides:
+            opts = replace(opts, **_overrides)
+        if opts.env_disabled:
+            opts = replace(opts, enabled=False)
+        if len(_cache) > 64:
+            _cache.clear()
+        _cache[key] = opts
+        return opts
+
+
+def generation() -> int:
+    return _generation
+
+
+def set_options(**kwargs) -> None:
+    """Override options programmatically (``None`` removes an override), e.g.
+    ``set_options(pipeline="tle-lower-views", strict=True)``."""
+    global _generation
+    names = {f.name for f in fields(Options)} - {"env_disabled"}
+    unknown = set(kwargs) - names
+    if unknown:
+        raise TypeError(f"unknown TLE option(s): {sorted(unknown)}")
+    with _lock:
+        for k, v in kwargs.items():
+            if v is None:
+                _overrides.pop(k, None)
+            else:
+                _overrides[k] = v
+        _generation += 1
+        _cache.clear()
+
+
+def reset_options() -> None:
+    """Drop every programmatic override (back to the environment)."""
+    global _generation
+    with _lock:
+        _overrides.clear()
+        _generation += 1
+        _cache.clear()
+
+
+def overrides() -> dict:
+    return dict(_overrides)
