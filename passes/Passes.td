@@ -43,6 +43,22 @@ def TLEInsertWgmmaFences : Pass<"tle-insert-wgmma-fences", "mlir::ModuleOp"> {
   let dependentDialects = ["::tle::TLEDialect"];
 }
 
+def TLEIssueCopiesEarly : Pass<"tle-issue-copies-early", "mlir::ModuleOp"> {
+  let summary = "issue a pipelined loop's cp.async gathers as soon as their ring slot is free";
+  let description = [{
+    Triton 3.6's pipeliner issues the copies for the next iteration at the end of the loop body,
+    after the softmax and the second GEMM, so the gather latency is exposed at the next
+    iteration's `async_wait`. In a loop body where a `warp_group_dot_wait {pendings = 0}` retires
+    every WGMMA still in flight from the previous iteration, each `async_copy_global_to_local`
+    (with the address computation it needs and its commit group) moves up to right after that
+    wait, giving the gather the rest of the iteration to land.
+    Slot safety: a read of the same ring between the new and the old position is allowed only
+    at a slot index the input schedule already proves distinct from the written one (an async
+    WGMMA still reading it when the copy was issued). Refuses moves across global-memory writes,
+    across ops it cannot move, and loops without such a wait.
+  }];
+}
+
 def TLELowerToTriton : Pass<"tle-lower-to-triton", "mlir::ModuleOp"> {
   let summary = "lower TLE ops to stock Triton ops (Triton 3.6 cannot lower TLE ops)";
   let description = [{

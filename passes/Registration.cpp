@@ -24,13 +24,16 @@ void buildTLEPipeline(OpPassManager &pm) {
     pm.addPass(createTLESplitDotWarps());
     pm.addPass(createTLEWgmmaOperandReuse());
   }
+  // Fences are placed on the pipeliner's schedule; moving copies earlier afterwards only puts
+  // writes further ahead of the fences that order them.
   pm.addPass(createTLEInsertWgmmaFences());
+  pm.addPass(createTLEIssueCopiesEarly());
   pm.addPass(createTLELowerToTriton());
 }
 
 static const char kPipelineSummary[] =
     "TLE's post-TTGIR pipeline: check Triton types, split duplicated WGMMA warps, reuse WGMMA operands in shared "
-    "memory, insert dependency-aware fences, lower TLE ops to Triton";
+    "memory, insert dependency-aware fences, issue pipelined copies early, lower TLE ops to Triton";
 
 void registerAllTLEPasses() {
   static bool registered = [] {
@@ -45,7 +48,8 @@ std::vector<std::pair<std::string, std::string>> listTLEPasses() {
   std::vector<std::pair<std::string, std::string>> out;
   out.emplace_back("tle-pipeline", kPipelineSummary);
   std::unique_ptr<Pass> passes[] = {createTLECheckTritonTypes(), createTLESplitDotWarps(), createTLEWgmmaOperandReuse(),
-                                     createTLEInsertWgmmaFences(), createTLELowerToTriton(),
+                                     createTLEInsertWgmmaFences(), createTLEIssueCopiesEarly(),
+                                     createTLELowerToTriton(),
                                      createTLETestTritonModel()};
   for (auto &pass : passes)
     out.emplace_back(pass->getArgument().str(), pass->getDescription().str());
