@@ -13,7 +13,12 @@ from tle.ops import sparse_mla_fwd
 #: tle-pipeline without tle-issue-copies-early.
 PIPELINE_NO_EARLY_COPIES = ",".join([
     "tle-check-triton-types", "tle-split-dot-warps", "tle-wgmma-operand-reuse",
-    "tle-insert-wgmma-fences", "tle-lower-to-triton",
+    "tle-chain-wgmma-waits", "tle-insert-wgmma-fences", "tle-lower-to-triton",
+])
+#: tle-pipeline without tle-chain-wgmma-waits.
+PIPELINE_NO_CHAIN = ",".join([
+    "tle-check-triton-types", "tle-split-dot-warps", "tle-wgmma-operand-reuse",
+    "tle-insert-wgmma-fences", "tle-issue-copies-early", "tle-lower-to-triton",
 ])
 #: only the duplicated-MMA fix.
 PIPELINE_SPLIT_ONLY = "tle-check-triton-types,tle-split-dot-warps,tle-lower-to-triton"
@@ -38,6 +43,11 @@ def _tle(pipeline=None, split_after_accelerate_matmul=False):
 
 def no_early_copies(q, kv, indices, sm_scale, d_v):
     with _tle(PIPELINE_NO_EARLY_COPIES):
+        return sparse_mla_fwd(q, kv, indices, sm_scale, d_v, backend="tle")
+
+
+def no_chain_waits(q, kv, indices, sm_scale, d_v):
+    with _tle(PIPELINE_NO_CHAIN):
         return sparse_mla_fwd(q, kv, indices, sm_scale, d_v, backend="tle")
 
 

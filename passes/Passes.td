@@ -43,6 +43,19 @@ def TLEInsertWgmmaFences : Pass<"tle-insert-wgmma-fences", "mlir::ModuleOp"> {
   let dependentDialects = ["::tle::TLEDialect"];
 }
 
+def TLEChainWgmmaWaits : Pass<"tle-chain-wgmma-waits", "mlir::ModuleOp"> {
+  let summary = "let a WGMMA feed the next one's accumulator without draining in between";
+  let description = [{
+    Triton splits a K=576 product into two chained async WGMMAs (512 + 64) and drains the first
+    (`warp_group_dot_wait {pendings = 0}`) before issuing the second. WGMMAs of one shape that
+    chain through their accumulator are ordered by the hardware, so the first wait is merged into
+    the second one's: the second WGMMA takes the first one's result directly, and every other
+    value the first wait retired is retired by the merged wait instead. Refuses when a value the
+    first wait retired is used before the second wait, when anything but views and pure arithmetic
+    runs between the waits, or when the two WGMMAs differ in shape.
+  }];
+}
+
 def TLEIssueCopiesEarly : Pass<"tle-issue-copies-early", "mlir::ModuleOp"> {
   let summary = "issue a pipelined loop's cp.async gathers as soon as their ring slot is free";
   let description = [{

@@ -1,0 +1,141 @@
+//===- ChainWgmmaWaits.cpp - Merge the drain between chained WGMMAs -------===//
+//
+//   %a  = warp_group_dot %x, %y, %acc {isAsync}       // D1
+//   %w1 = warp_group_dot_wait %a, ... {pendings = 0}  // W1 (drains D1 and older WGMMAs)
+//   %b  = warp_group_dot %u, %v, %w1#0 {isAsync}      // D2 accumulates onto D1
+//   %w2 = warp_group_dot_wait %b, ... {pendings = 0}  // W2
+// becomes D1 -> D2 (taking %a) -> one wait retiring what W1 and W2 retired. The tensor cores then
+// run D1 and D2 back to back instead of idling for a drain in between.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Passes.h"
+#include "passes/TritonIR.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+
+namespace tle {
+#define GEN_PASS_DEF_TLECHAINWGMMAWAITS
+#include "passes/Passes.h.inc"
+} // namespace tle
+
+using namespace mlir;
+using namespace tle;
+using namespace tle::tritonir;
+
+namespace {
+
+static bool isFullWait(Operation *op) {
+  if (!isOp(op, kWarpGroupDotWait))
+    return false;
+  auto pendings = getAttrOfType<IntegerAttr>(op, "pendings");
+  return pendings && pendings.getInt() == 0;
+}
+
+static bool isAsyncDot(Operation *op) {
+  if (!isOp(op, kWarpGroupDot) || op->getNumOperands() < 3 || op->getNumResults() != 1)
+    return false;
+  auto isAsync = getAttrOfType<BoolAttr>(op, "isAsync");
+  return isAsync && isAsync.getValue();
+}
+
+/// The op of `block` that contains `op` (op itself when it is directly in the block).
+static Operation *ancestorIn(Block *block, Operation *op) {
+  return block->findAncestorOpInBlock(*op);
+}
+
+/// Merges `w1` into the wait after the WGMMA it feeds; returns false (IR untouched) to refuse.
+static bool chain(Operation *w1) {
+  Block *block = w1->getBlock();
+  // The async WGMMA whose result w1 drains, and the one that accumulates onto it.
+  for (unsigned k = 0; k < w1->getNumOperands(); ++k) {
+    Operation *d1 = w1->getOperand(k).getDefiningOp();
+    if (!d1 || !isAsyncDot(d1) || d1->getBlock() != block)
+      continue;
+    Value drained = w1->getResult(k);
+    if (!drained.hasOneUse())
+      continue;
+    OpOperand &use = *drained.getUses().begin();
+    Operation *d2 = use.getOwner();
+    if (!isAsyncDot(d2) || use.getOperandNumber() != 2 || d2->getBlock() != block ||
+        d2->getResult(0).getType() != d1->getResult(0).getType())
+      continue; // only same-shape accumulator chaining is ordered by the hardware
+    Operation *w2 = nullptr;
+    for (Operation *op = d2->getNextNode(); op; op = op->getNextNode())
+      if (isFullWait(op) && llvm::is_contained(op->getOperands(), d2->getResult(0))) {
+        w2 = op;
+        break;
+      }
+    if (!w2)
+      continue;
+    // Between the waits only D2, views and side-effect-free arithmetic may run (D1 is now in
+    // flight there), and none of w1's other results may be needed before w2.
+    bool safe = true;
+    for (Operation *op = w1->getNextNode(); op != w2; op = op->getNextNode()) {
+      StringRef n = op->getName().getStringRef();
+      if (op != d2 && !isMemDescView(op) && !(n.starts_with("arith.") && op->getNumRegions() == 0))
+        safe = false;
+    }
+    for (unsigned j = 0; j < w1->getNumResults() && safe; ++j) {
+      if (j == k)
+        continue;
+      for (Operation *user : w1->getResult(j).getUsers()) {
+        Operation *anchor = ancestorIn(block, user);
+        if (!anchor || !w2->isBeforeInBlock(anchor))
+          safe = false;
+      }
+    }
+    if (!safe)
+      return false;
+
+    // One wait retiring everything both retired.
+    OpBuilder b(w2);
+    SmallVector<Value> operands(w2->getOperands());
+    SmallVector<unsigned> w1Slots; // w1 result j -> index in the merged wait
+    for (unsigned j = 0; j < w1->getNumOperands(); ++j) {
+      if (j == k) {
+        w1Slots.push_back(~0u);
+        continue;
+      }
+      w1Slots.push_back(operands.size());
+      operands.push_back(w1->getOperand(j));
+    }
+    OperationState state(w2->getLoc(), kWarpGroupDotWait);
+    state.addOperands(operands);
+    for (Value v : operands)
+      state.addTypes(v.getType());
+    state.propertiesAttr = w2->getPropertiesAsAttribute();
+    state.addAttributes(w2->getAttrs());
+    Operation *merged = b.create(state);
+
+    for (unsigned i = 0; i < w2->getNumResults(); ++i)
+      w2->getResult(i).replaceAllUsesWith(merged->getResult(i));
+    for (unsigned j = 0; j < w1->getNumResults(); ++j)
+      w1->getResult(j).replaceAllUsesWith(j == k ? d1->getResult(0)
+                                                 : merged->getResult(w1Slots[j]));
+    w2->erase();
+    w1->erase();
+    return true;
+  }
+  return false;
+}
+
+struct ChainWgmmaWaitsPass : public tle::impl::TLEChainWgmmaWaitsBase<ChainWgmmaWaitsPass> {
+  void runOnOperation() override {
+    // A merge erases two waits (the second may be a later candidate): rescan after each one.
+    bool merged = true;
+    while (merged) {
+      merged = false;
+      SmallVector<Operation *> waits;
+      getOperation().walk([&](Operation *op) {
+        if (isFullWait(op))
+          waits.push_back(op);
+      });
+      for (Operation *w1 : waits)
+        if ((merged = chain(w1)))
+          break;
+    }
+  }
+};
+
+} // namespace
