@@ -7,8 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 dest=${2:-stage}
-lib=$(find "$build" -name libtle_capi.so -type f | head -n 1)
-opt=$(find "$build" -name tle-opt -type f -perm -u+x | head -n 1)
+# The newest artifacts under BUILD_DIR (a pip build tree may sit beside a cmake one).
+newest() { find "$build" -name "$1" -type f -printf '%T@ %p\n' | sort -nr | head -n 1 | cut -d' ' -f2-; }
+lib=$(newest libtle_capi.so)
+opt=$(newest tle-opt)
 [ -n "$lib" ] && [ -n "$opt" ] || { echo "no built libtle_capi.so/tle-opt under $build" >&2; exit 1; }
 rm -rf "$dest"
 mkdir -p "$dest"
@@ -18,4 +20,5 @@ mkdir -p "$dest/tle/_lib" "$dest/tle/_bin"
 cp "$lib" "$dest/tle/_lib/"
 cp "$opt" "$dest/tle/_bin/"
 strip --strip-unneeded "$dest/tle/_lib/libtle_capi.so" "$dest/tle/_bin/tle-opt" 2>/dev/null || true
+echo "staged $lib and $opt"
 du -sh "$dest"
