@@ -25,6 +25,8 @@ using namespace tle::tritonir;
 
 namespace {
 
+#ifdef __TLE__
+
 static bool isFullWait(Operation *op) {
   if (!isOp(op, kWarpGroupDotWait))
     return false;
@@ -120,8 +122,11 @@ static bool chain(Operation *w1) {
   return false;
 }
 
+#endif // __TLE__
+
 struct ChainWgmmaWaitsPass : public tle::impl::TLEChainWgmmaWaitsBase<ChainWgmmaWaitsPass> {
   void runOnOperation() override {
+#ifdef __TLE__
     // A merge erases two waits (the second may be a later candidate): rescan after each one.
     bool merged = true;
     while (merged) {
@@ -135,6 +140,10 @@ struct ChainWgmmaWaitsPass : public tle::impl::TLEChainWgmmaWaitsBase<ChainWgmma
         if ((merged = chain(w1)))
           break;
     }
+#else
+    reportCompiledWithoutNativeRewrites(getOperation(), getArgument());
+    signalPassFailure();
+#endif
   }
 };
 

@@ -25,6 +25,8 @@ using namespace tle::tritonir;
 
 namespace {
 
+#ifdef __TLE__
+
 /// Root buffers with generic-proxy writes not yet ordered by a fence.
 using DirtySet = llvm::SmallSetVector<Value, 8>;
 
@@ -167,8 +169,11 @@ static void removeAdjacentDuplicates(WgmmaSharedOperandFenceOp fence) {
   fence.erase();
 }
 
+#endif // __TLE__
+
 struct InsertWgmmaFencesPass : public tle::impl::TLEInsertWgmmaFencesBase<InsertWgmmaFencesPass> {
   void runOnOperation() override {
+#ifdef __TLE__
     FencePlacer placer;
     for (Region &region : getOperation()->getRegions())
       for (Block &block : region) {
@@ -179,6 +184,10 @@ struct InsertWgmmaFencesPass : public tle::impl::TLEInsertWgmmaFencesBase<Insert
       hoistOutOfLoops(fence);
     for (WgmmaSharedOperandFenceOp fence : placer.fences)
       removeAdjacentDuplicates(fence);
+#else
+    reportCompiledWithoutNativeRewrites(getOperation(), getArgument());
+    signalPassFailure();
+#endif
   }
 };
 

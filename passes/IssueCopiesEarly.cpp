@@ -24,6 +24,8 @@ using namespace tle::tritonir;
 
 namespace {
 
+#ifdef __TLE__
+
 /// A shared-memory access `root[index]` (index null when the access is not through one
 /// `ttg.memdesc_index` of the root).
 struct SlotAccess {
@@ -206,8 +208,11 @@ private:
   llvm::DenseSet<std::pair<Value, Value>> distinct;
 };
 
+#endif // __TLE__
+
 struct IssueCopiesEarlyPass : public tle::impl::TLEIssueCopiesEarlyBase<IssueCopiesEarlyPass> {
   void runOnOperation() override {
+#ifdef __TLE__
     SmallVector<Operation *> loops;
     getOperation().walk([&](Operation *op) {
       if (isOp(op, kScfFor) && op->getNumRegions() == 1 && !op->getRegion(0).empty())
@@ -215,6 +220,10 @@ struct IssueCopiesEarlyPass : public tle::impl::TLEIssueCopiesEarlyBase<IssueCop
     });
     for (Operation *loop : loops)
       LoopScheduler(loop->getRegion(0).front()).run();
+#else
+    reportCompiledWithoutNativeRewrites(getOperation(), getArgument());
+    signalPassFailure();
+#endif
   }
 };
 

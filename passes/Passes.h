@@ -30,6 +30,9 @@ std::vector<std::pair<std::string, std::string>> listTLEPasses();
 /// True when built with __TLE__ (rewrites of Triton's own IR compiled in).
 bool hasNativeRewrites();
 
+/// The error a pass that rewrites Triton's own IR reports when it was compiled without __TLE__.
+void reportCompiledWithoutNativeRewrites(mlir::Operation *op, llvm::StringRef passArgument);
+
 } // namespace tle
 
 #endif // TLE_PASSES_PASSES_H

@@ -16,19 +16,27 @@ bool hasNativeRewrites() {
 #endif
 }
 
+void reportCompiledWithoutNativeRewrites(Operation *op, llvm::StringRef passArgument) {
+  op->emitError() << passArgument
+                  << " rewrites Triton's own IR and is compiled only under __TLE__ "
+                     "(TLE_ENABLE_NATIVE_REWRITES=ON)";
+}
+
 void buildTLEPipeline(OpPassManager &pm) {
   // Layout rewrites first (they retype values), then operand reuse (may expose new WGMMA reads
   // of written buffers), then fences over the final reads, then back to stock Triton ops.
+  // Without __TLE__ only the checks and the lowering of TLE ops run: native Triton IR passes
+  // through untouched.
   pm.addPass(createTLECheckTritonTypes());
   if (hasNativeRewrites()) {
     pm.addPass(createTLESplitDotWarps());
     pm.addPass(createTLEWgmmaOperandReuse());
+    pm.addPass(createTLEChainWgmmaWaits());
+    // Fences are placed on the pipeliner's schedule; moving copies earlier afterwards only puts
+    // writes further ahead of the fences that order them.
+    pm.addPass(createTLEInsertWgmmaFences());
+    pm.addPass(createTLEIssueCopiesEarly());
   }
-  pm.addPass(createTLEChainWgmmaWaits());
-  // Fences are placed on the pipeliner's schedule; moving copies earlier afterwards only puts
-  // writes further ahead of the fences that order them.
-  pm.addPass(createTLEInsertWgmmaFences());
-  pm.addPass(createTLEIssueCopiesEarly());
   pm.addPass(createTLELowerToTriton());
 }
 

@@ -28,6 +28,8 @@ using triton::NvidiaMmaEncoding;
 
 namespace {
 
+#ifdef __TLE__
+
 /// Rows of a Hopper WGMMA per warp; a warpgroup (4 warps) covers 64 rows.
 constexpr int64_t kRowsPerWarp = 16;
 constexpr int64_t kWarpsPerWarpgroup = 4;
@@ -74,13 +76,11 @@ static FailureOr<NvidiaMmaEncoding> planSplit(const NvidiaMmaEncoding &mma, int6
   return split;
 }
 
+#endif // __TLE__
+
 struct SplitDotWarpsPass : public tle::impl::TLESplitDotWarpsBase<SplitDotWarpsPass> {
   void runOnOperation() override {
-#ifndef __TLE__
-    getOperation().emitError("tle-split-dot-warps rewrites Triton's own IR and is compiled only "
-                             "under __TLE__ (TLE_ENABLE_NATIVE_REWRITES=ON)");
-    return signalPassFailure();
-#else
+#ifdef __TLE__
     ModuleOp module = getOperation();
     auto numWarpsAttr = module->getAttrOfType<IntegerAttr>(kNumWarpsAttr);
     if (!numWarpsAttr)
@@ -152,6 +152,9 @@ struct SplitDotWarpsPass : public tle::impl::TLESplitDotWarpsBase<SplitDotWarpsP
           (void)op->setPropertiesFromAttribute(replaced, /*emitError=*/nullptr);
       });
     }
+#else
+    reportCompiledWithoutNativeRewrites(getOperation(), getArgument());
+    signalPassFailure();
 #endif
   }
 };

@@ -25,6 +25,8 @@ using triton::MemDescType;
 
 namespace {
 
+#ifdef __TLE__
+
 struct ReuseCandidate {
   Operation *dot;
   unsigned operandIndex;
@@ -125,13 +127,11 @@ static std::optional<MemDescType> viewType(const MemDescType &src, ArrayRef<int3
   return view;
 }
 
+#endif // __TLE__
+
 struct WgmmaOperandReusePass : public tle::impl::TLEWgmmaOperandReuseBase<WgmmaOperandReusePass> {
   void runOnOperation() override {
-#ifndef __TLE__
-    getOperation().emitError("tle-wgmma-operand-reuse rewrites Triton's own IR and is compiled "
-                             "only under __TLE__ (TLE_ENABLE_NATIVE_REWRITES=ON)");
-    return signalPassFailure();
-#else
+#ifdef __TLE__
     SmallVector<Operation *> dots;
     getOperation().walk([&](Operation *op) {
       if (isOp(op, kWarpGroupDot) && op->getNumOperands() >= 2)
@@ -140,9 +140,13 @@ struct WgmmaOperandReusePass : public tle::impl::TLEWgmmaOperandReuseBase<WgmmaO
     for (Operation *dot : dots)
       for (unsigned idx : {0u, 1u})
         rewrite(dot, idx);
+#else
+    reportCompiledWithoutNativeRewrites(getOperation(), getArgument());
+    signalPassFailure();
 #endif
   }
 
+#ifdef __TLE__
   void rewrite(Operation *dot, unsigned idx) {
     std::string why;
     auto c = match(dot, idx, why);
@@ -189,6 +193,7 @@ struct WgmmaOperandReusePass : public tle::impl::TLEWgmmaOperandReuseBase<WgmmaO
     if (c->load->use_empty())
       c->load->erase();
   }
+#endif // __TLE__
 };
 
 } // namespace

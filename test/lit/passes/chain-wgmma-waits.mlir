@@ -1,5 +1,6 @@
 // RUN: %tle-opt %s --tle-chain-wgmma-waits | FileCheck %s
 // RUN: %tle-opt %inputs/sparse_mla_plain.ttgir.mlir --tle-chain-wgmma-waits | FileCheck %s --check-prefix=SMLA
+// REQUIRES: tle-native
 // Two same-shape async WGMMAs chained through the accumulator run back to back; one wait
 // retires what both waits retired.
 

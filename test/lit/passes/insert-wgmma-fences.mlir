@@ -1,4 +1,5 @@
 // RUN: %tle-opt %s --tle-insert-wgmma-fences | FileCheck %s
+// REQUIRES: tle-native
 // Fences go exactly where a WGMMA reads a buffer with an unfenced generic-proxy write.
 
 !a = !ttg.memdesc<64x64xbf16, #ttg.nvmma_shared<{swizzlingByteWidth = 128, transposed = false, elementBitWidth = 16}>, #ttg.shared_memory, mutable>

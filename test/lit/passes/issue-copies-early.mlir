@@ -1,5 +1,6 @@
 // RUN: %tle-opt %s --tle-issue-copies-early | FileCheck %s
 // RUN: %tle-opt %inputs/sparse_mla_plain.ttgir.mlir --tle-issue-copies-early | FileCheck %s --check-prefix=SMLA
+// REQUIRES: tle-native
 // Copies for the next iteration move up to the first wait that retires every WGMMA in flight.
 
 !ring = !ttg.memdesc<2x64x64xbf16, #ttg.nvmma_shared<{swizzlingByteWidth = 128, transposed = false, elementBitWidth = 16}>, #ttg.shared_memory, mutable>
