@@ -8,6 +8,7 @@ single benchmark run measures what each TLE step contributes (METHOD: one run, r
 import contextlib
 
 from tle import config, hook
+from tle import pipeline as tle_pipeline
 from tle.ops import sparse_mla_fwd
 
 #: tle-pipeline without tle-issue-copies-early.
@@ -39,6 +40,17 @@ def _tle(pipeline=None, split_after_accelerate_matmul=False):
             hook.remove_step(step.name)
         if pipeline is not None:
             config.set_options(pipeline=None)
+
+
+def no_materialize(q, kv, indices, sm_scale, d_v):
+    """TLE without tle-materialize-pipeline: Triton's own pipeliner schedules the gather loop."""
+    saved = tle_pipeline.pipelines()
+    tle_pipeline.disable_auto()
+    try:
+        return sparse_mla_fwd(q, kv, indices, sm_scale, d_v, backend="tle")
+    finally:
+        if saved:
+            tle_pipeline.auto(stages=2)
 
 
 def no_early_copies(q, kv, indices, sm_scale, d_v):

@@ -98,4 +98,41 @@ def TLETestTritonModel : Pass<"tle-test-triton-model", "mlir::ModuleOp"> {
   }];
 }
 
+def TLEMaterializePipeline : Pass<"tle-materialize-pipeline", "mlir::ModuleOp"> {
+  let summary = "rewrite gather -> WGMMA loops into an explicit cp.async ring pipeline (runs before Triton's pipeliner)";
+  let description = [{
+    Runs on TTGIR before Triton's pipeliner (`assign_latencies`). A selected `scf.for` whose body
+    loads tiles with `tt.load` of pointer tensors into `ttg.local_alloc`s read by
+    `ttng.warp_group_dot` becomes: an N-slot ring per tile (`ttg.local_alloc` of NxTILE with the
+    tile's shared encoding), a prologue issuing the `ttg.async_copy_global_to_local`s of the first
+    N-1 iterations (one commit group per iteration), a steady state that waits for slot i
+    (`ttg.async_wait {num = N-2}` on the loop-carried token), fences, consumes the slot, and after
+    the first WGMMA chain (plus `ttng.warp_group_dot_wait {pendings = 1}`) issues the predicated
+    copies for iteration i+N-1 into the slot freed by iteration i-1, and an epilogue that drains
+    (`async_wait {num = 0}`) and deallocates the rings. Address computations are cloned for the
+    iteration they serve (register loads in them hoisted to the top of the body); loop-carried
+    address recurrences get run-ahead copies. Short static loops (trip count <= stages) are fully
+    peeled. Pipelined loops get `tt.num_stages = 1`, so Triton's pipeliner leaves them alone.
+    Selection: every loop with at least one indirect gather producer (`gather-only`), in every
+    function or in the functions named by `kernels`; a loop's own `tt.num_stages` (from
+    `tl.range(..., num_stages=N)`) overrides `stages`. The rings plus every other `local_alloc` of
+    the function must fit `smem-budget`: stages are clamped (remark) or the loop is refused.
+    Every refusal of a loop that reads shared memory with WGMMA is reported as a remark.
+  }];
+  let options = [
+    Option<"stages", "stages", "unsigned", "2",
+           "ring slots (copies in flight + 1) for loops without their own tt.num_stages">,
+    Option<"smemBudget", "smem-budget", "int64_t", "232448",
+           "shared-memory bytes per CTA the rings and all other allocations must fit (227 KB on sm_90)">,
+    Option<"gatherOnly", "gather-only", "bool", "true",
+           "only loops with an indirect gather producer (addresses computed from loaded values)">,
+    ListOption<"kernels", "kernels", "std::string",
+               "only these tt.func names; an entry `name:N` also sets the stages for that kernel">,
+    Option<"hoistAddressLoads", "hoist-address-loads", "bool", "true",
+           "issue the register loads of the run-ahead address computation (e.g. gather indices) at "
+           "the top of the body, hiding their latency at the cost of registers live across the "
+           "first WGMMAs">,
+  ];
+}
+
 #endif // TLE_PASSES_TD

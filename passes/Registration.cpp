@@ -60,6 +60,7 @@ std::vector<std::pair<std::string, std::string>> listTLEPasses() {
                                      createTLEChainWgmmaWaits(), createTLEInsertWgmmaFences(),
                                      createTLEIssueCopiesEarly(),
                                      createTLELowerToTriton(),
+                                     createTLEMaterializePipeline(),
                                      createTLETestTritonModel()};
   for (auto &pass : passes)
     out.emplace_back(pass->getArgument().str(), pass->getDescription().str());

@@ -86,4 +86,79 @@ bool mayAlias(Value rootA, Value rootB) {
 
 bool isLoop(Operation *op) { return isOp(op, kScfFor) || isOp(op, kScfWhile); }
 
+// ---- Added for tle-materialize-pipeline ----
+
+static bool isTritonPointer(Type type, bool blockPointer) {
+  auto opaque = dyn_cast_or_null<OpaqueType>(type);
+  if (!opaque || opaque.getDialectNamespace().getValue() != "tt" ||
+      !opaque.getTypeData().starts_with("ptr<"))
+    return false;
+  return opaque.getTypeData().starts_with("ptr<tensor<") == blockPointer;
+}
+
+bool isPointerType(Type type) { return isTritonPointer(type, /*blockPointer=*/false); }
+
+bool isTensorOfPointers(Type type) {
+  auto tensor = dyn_cast_or_null<RankedTensorType>(type);
+  return tensor && isPointerType(tensor.getElementType());
+}
+
+Type getAsyncTokenType(MLIRContext *ctx) {
+  return OpaqueType::get(StringAttr::get(ctx, "ttg"), "async.token");
+}
+
+std::optional<LoadOperands> getLoadOperands(Operation *load) {
+  if (!isOp(load, kLoad) || load->getNumResults() != 1)
+    return std::nullopt;
+  auto segments = getAttrOfType<DenseI32ArrayAttr>(load, "operandSegmentSizes");
+  if (!segments || segments.size() != 3 || segments[0] != 1 || segments[1] > 1 ||
+      segments[2] > 1 || (segments[2] == 1 && segments[1] != 1) ||
+      (int64_t)load->getNumOperands() != segments[0] + segments[1] + segments[2])
+    return std::nullopt;
+  LoadOperands ops;
+  ops.ptr = load->getOperand(0);
+  if (segments[1])
+    ops.mask = load->getOperand(1);
+  if (segments[2])
+    ops.other = load->getOperand(2);
+  return ops;
+}
+
+bool isPureOp(Operation *op) {
+  if (!op || op->getNumRegions() != 0)
+    return false;
+  llvm::StringRef n = op->getName().getStringRef();
+  if (n.starts_with("arith.") || n.starts_with("math."))
+    return true;
+  static const llvm::StringLiteral pure[] = {
+      "tt.splat",       "tt.broadcast",   "tt.expand_dims",     "tt.addptr",
+      "tt.make_range",  "tt.reshape",     "tt.trans",           "tt.bitcast",
+      "tt.int_to_ptr",  "tt.ptr_to_int",  "tt.fp_to_fp",        "tt.join",
+      "tt.split",       "tt.cat",         "tt.get_program_id",  "tt.get_num_programs",
+      "tt.precise_sqrt", "tt.precise_divf", "tt.mulhiui",       "tt.clampf",
+      "tt.unsplat",     "ttg.convert_layout"};
+  return llvm::is_contained(pure, n);
+}
+
+bool mayWriteGlobalMemory(Operation *op) {
+  static const llvm::StringLiteral noGlobalWrites[] = {
+      "tt.func",        "tt.return",          "tt.load",           "tt.descriptor_load",
+      "tt.reduce",      "tt.reduce.return",   "tt.scan",           "tt.scan.return",
+      "tt.dot",         "tt.dot_scaled",      "tt.assert",         "tt.print",
+      "scf.for",        "scf.if",             "scf.yield",         "scf.while",
+      "scf.condition",  "ttg.local_alloc",    "ttg.local_load",    "ttg.local_store",
+      "ttg.local_dealloc", "ttg.async_copy_global_to_local", "ttg.async_commit_group",
+      "ttg.async_wait", "ttng.warp_group_dot", "ttng.warp_group_dot_wait",
+      "ttng.fence_async_shared"};
+  bool writes = false;
+  op->walk([&](Operation *nested) {
+    llvm::StringRef n = nested->getName().getStringRef();
+    if (isPureOp(nested) || isMemDescView(nested) || n.starts_with("tle.") ||
+        llvm::is_contained(noGlobalWrites, n))
+      return;
+    writes = true;
+  });
+  return writes;
+}
+
 } // namespace tle::tritonir

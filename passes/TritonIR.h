@@ -65,6 +65,40 @@ bool mayAlias(mlir::Value rootA, mlir::Value rootB);
 /// Loops whose body may run more than once.
 bool isLoop(mlir::Operation *op);
 
+// ---- Added for tle-materialize-pipeline (software pipelining before Triton's pipeliner) ----
+
+inline constexpr llvm::StringLiteral kLoad = "tt.load";
+inline constexpr llvm::StringLiteral kFunc = "tt.func";
+inline constexpr llvm::StringLiteral kScfYield = "scf.yield";
+inline constexpr llvm::StringLiteral kArithConstant = "arith.constant";
+inline constexpr llvm::StringLiteral kAsyncWait = "ttg.async_wait";
+inline constexpr llvm::StringLiteral kAsyncCommitGroup = "ttg.async_commit_group";
+inline constexpr llvm::StringLiteral kLocalDealloc = "ttg.local_dealloc";
+/// Loop attribute read by Triton 3.6's pipeliner: loops with a value <= 1 are not pipelined.
+inline constexpr llvm::StringLiteral kNumStagesAttr = "tt.num_stages";
+
+/// `!tt.ptr<...>`: a scalar global pointer (not a block pointer `!tt.ptr<tensor<...>>`).
+bool isPointerType(mlir::Type type);
+/// A ranked tensor of `!tt.ptr<...>` elements: the address operand of a gather `tt.load`.
+bool isTensorOfPointers(mlir::Type type);
+/// `!ttg.async.token`, the value of cp.async ops, commit groups and waits.
+mlir::Type getAsyncTokenType(mlir::MLIRContext *ctx);
+
+/// The operands of a `tt.load` (ptr, optional mask, optional other), read through its
+/// operandSegmentSizes; nullopt when the op is not a well-formed load.
+struct LoadOperands {
+  mlir::Value ptr, mask, other;
+};
+std::optional<LoadOperands> getLoadOperands(mlir::Operation *load);
+
+/// Ops with no memory effects, no side effects and no regions (arith, math, tensor shape and
+/// pointer arithmetic, layout conversions): safe to clone, to run ahead of time and to erase.
+bool isPureOp(mlir::Operation *op);
+
+/// Whether `op` or anything nested in it may write global memory (stores, atomics, TMA stores,
+/// calls, unknown ops). Conservative: only ops known not to write global memory answer false.
+bool mayWriteGlobalMemory(mlir::Operation *op);
+
 } // namespace tle::tritonir
 
 #endif // TLE_PASSES_TRITONIR_H

@@ -220,7 +220,7 @@ _steps_generation = 0
 def insert_step(pipeline: str, *, before: Optional[str] = None, after: Optional[str] = None,
                 name: Optional[str] = None, rerun: Sequence[str] = ()) -> TLEStep:
     """Run TLE ``pipeline`` before/after the named stock make_ttgir step (see
-    ``stock_ttgir_steps``), e.g. ``insert_step("tle-pipeline-materialize", before="assign_latencies")``
+    ``stock_ttgir_steps``), e.g. ``insert_step("tle-materialize-pipeline", before="assign_latencies")``
     or ``insert_step("tle-x", after="accelerate_matmul", rerun=("fence_insertion",))``.
 
     Only used where the detailed sequence is verified (Triton 3.6.x); elsewhere inserted steps are
