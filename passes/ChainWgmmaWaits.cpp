@@ -74,8 +74,7 @@ static bool chain(Operation *w1) {
     // flight there), and none of w1's other results may be needed before w2.
     bool safe = true;
     for (Operation *op = w1->getNextNode(); op != w2; op = op->getNextNode()) {
-      StringRef n = op->getName().getStringRef();
-      if (op != d2 && !isMemDescView(op) && !(n.starts_with("arith.") && op->getNumRegions() == 0))
+      if (op != d2 && !isMemDescView(op) && !isPureOp(op))
         safe = false;
     }
     for (unsigned j = 0; j < w1->getNumResults() && safe; ++j) {

@@ -51,20 +51,7 @@ static SlotAccess slotOf(Value memdesc) {
 
 /// Ops a moved slice may contain: pure index/pointer arithmetic, views, and global loads.
 static bool isMovable(Operation *op) {
-  if (op->getNumRegions() != 0)
-    return false;
-  StringRef n = op->getName().getStringRef();
-  if (n.starts_with("arith.") || n.starts_with("math."))
-    return true;
-  return n == "tt.splat" || n == "tt.broadcast" || n == "tt.expand_dims" || n == "tt.addptr" ||
-         n == "tt.make_range" || n == "tt.load" || n == "ttg.convert_layout" ||
-         n == kMemDescIndex || n == kMemDescTrans;
-}
-
-static bool writesGlobalMemory(Operation *op) {
-  StringRef n = op->getName().getStringRef();
-  return n == "tt.store" || n.starts_with("tt.atomic") || n == "tt.descriptor_store" ||
-         n.starts_with("ttng.async_tma_copy_local_to_global") || n == "tt.call";
+  return isPureOp(op) || isMemDescView(op) || isOp(op, kLoad);
 }
 
 class LoopScheduler {
@@ -173,7 +160,7 @@ private:
     for (Operation *op = anchor->getNextNode(); op && op != copy; op = op->getNextNode()) {
       if (slice.contains(op))
         continue;
-      if (hasGlobalLoad && writesGlobalMemory(op))
+      if (hasGlobalLoad && mayWriteGlobalMemory(op))
         return false;
       if (isOp(op, "ttg.async_commit_group") || isOp(op, "ttg.async_wait"))
         return false; // keep the order of commit groups that later waits count
