@@ -19,22 +19,12 @@ except ImportError:  # TLE's compiler tools work without Triton; the hook needs 
     _triton = None
 
 if _triton is not None:
-    import os as _os
-
     from .hook import disable, enable, install, is_enabled
 
     install()
-    # Tile-style pipelines for indirect-gather -> WGMMA loops are on by default (a rewrite of
-    # Triton's own IR, so only with __TLE__); TLE_MATERIALIZE=0 turns it off. Dense loops stay
-    # with Triton's pipeliner unless a kernel asks (tle.pipeline.materialize).
-    try:
-        _native_rewrites = has_native_rewrites()
-    except ImportError:  # native library missing: the hook warns once at compile time
-        _native_rewrites = False
-    if _native_rewrites and _os.environ.get("TLE_MATERIALIZE", "1") != "0":
-        from . import pipeline as _pipeline
+    from . import pipeline as _pipeline
 
-        _pipeline.auto(stages=2)
+    _pipeline.reset_default()
 else:
     def _no_triton(*_args, **_kwargs):
         raise ImportError("the TLE compilation hook needs the `triton` package (3.6.x)")

@@ -32,7 +32,7 @@ from . import hook
 
 __all__ = [
     "PASS_NAME", "ANCHOR", "MIN_STAGES", "MAX_STAGES",
-    "materialize", "forget", "auto", "disable_auto", "clear", "registered", "pipelines",
+    "materialize", "forget", "auto", "disable_auto", "clear", "reset_default", "registered", "pipelines",
 ]
 
 PASS_NAME = "tle-materialize-pipeline"
@@ -160,6 +160,22 @@ def auto(stages: int = 2, *, gather_only: bool = True, smem_budget: Optional[int
     with _lock:
         _auto = cfg
         _sync_locked()
+
+
+def reset_default() -> None:
+    """The state ``import tle`` sets up: every registration forgotten, and ``auto(stages=2)``
+    (gather loops only) when the native library has __TLE__ and TLE_MATERIALIZE is not "0"."""
+    import os
+
+    from ._native import has_native_rewrites
+
+    clear()
+    try:
+        native = has_native_rewrites()
+    except ImportError:  # no native library: the hook warns once at compile time
+        native = False
+    if native and os.environ.get("TLE_MATERIALIZE", "1") != "0":
+        auto(stages=2)
 
 
 def disable_auto() -> None:

@@ -37,7 +37,7 @@ CUOBJDUMP = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia",
 def pipeline_env(tle_env):
     tle.pipeline.clear()
     yield tle_env
-    tle.pipeline.clear()
+    tle.pipeline.reset_default()
 
 
 # ---------------------------------------------------------------------------------------------

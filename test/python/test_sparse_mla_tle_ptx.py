@@ -39,6 +39,9 @@ def _compile(enabled: bool, tmp_path):
 
 @pytest.fixture(scope="module")
 def kernels(tmp_path_factory):
+    import tle.pipeline
+
+    tle.pipeline.reset_default()  # what `import tle` sets up (other tests may have changed it)
     tmp = tmp_path_factory.mktemp("smla")
     return {"stock": _compile(False, tmp), "tle": _compile(True, tmp)}
 
@@ -73,7 +76,7 @@ def test_no_staging_copies(kernels):
 def test_gather_loop_is_materialized(kernels):
     ttgir = kernels["tle"][0].asm["ttgir"]
     assert "!ttg.memdesc<2x64x512xbf16" in ttgir and "!ttg.memdesc<2x64x64xbf16" in ttgir
-    assert re.search(r"scf\.for .*\{[^}]*tt\.num_stages = 1", ttgir, re.S) or "tt.num_stages = 1" in ttgir
+    assert "tt.num_stages = 1" in ttgir  # Triton's pipeliner left the loop alone
     ptx = kernels["tle"][0].asm["ptx"]
     assert "cp.async.cg.shared.global" in ptx and "wgmma.wait_group.sync.aligned 1" in ptx
 
