@@ -27,13 +27,34 @@ namespace {
 
 #ifdef __TLE__
 
-/// Root buffers with generic-proxy writes not yet ordered by a fence.
-using DirtySet = llvm::SmallSetVector<Value, 8>;
+/// Buffers (root, ring slot or null for the whole buffer) with generic-proxy writes not yet
+/// ordered by a fence.
+using Pending = std::pair<Value, Value>;
+using DirtySet = llvm::SmallSetVector<Pending, 8>;
 
 static DirtySet join(const DirtySet &a, const DirtySet &b) {
   DirtySet out = a;
   out.insert(b.begin(), b.end());
   return out;
+}
+
+/// Across a back edge a slot index names another iteration's value: entries whose slot is
+/// defined in `loop` widen to their whole buffer.
+static DirtySet widenAcrossBackEdge(const DirtySet &dirty, Operation *loop) {
+  DirtySet out;
+  for (auto [root, index] : dirty) {
+    bool local = index && loop->isAncestor(index.getParentRegion()->getParentOp());
+    out.insert({root, local ? Value() : index});
+  }
+  return out;
+}
+
+/// Whether reading `read` may observe the pending write `pending`.
+static bool conflicts(const Pending &pending, const SlotAccess &read) {
+  auto [root, index] = pending;
+  if (!mayAlias(root, read.root))
+    return false;
+  return !(root == read.root && slotsProvablyDistinct(index, read.index));
 }
 
 class FencePlacer {
@@ -49,7 +70,8 @@ public:
 private:
   void processOp(Operation *op, DirtySet &dirty, bool mutate) {
     if (auto write = getGenericSharedWrite(op)) {
-      dirty.insert(getRootBuffer(*write));
+      SlotAccess slot = getSlotAccess(*write);
+      dirty.insert({slot.root, slot.index});
       return;
     }
     if (isOp(op, kFenceAsyncShared)) {
@@ -73,23 +95,23 @@ private:
       for (Value operand : op->getOperands().take_front(2)) {
         if (!triton::isMemDesc(operand.getType()))
           continue;
-        Value root = getRootBuffer(operand);
-        for (Value d : dirty)
-          readsDirty |= mayAlias(d, root);
+        SlotAccess read = getSlotAccess(operand);
+        for (const Pending &p : dirty)
+          readsDirty |= conflicts(p, read);
       }
       if (!readsDirty)
-        return;
+        return; // e.g. the copies for a later iteration landing in another ring slot
       // One fence orders all pending writes; it names every pending buffer it can reach, so that
       // hoisting later sees each buffer whose ordering depends on it.
-      SmallVector<Value> named;
-      for (Value d : dirty)
-        if (d.getParentRegion()->isAncestor(op->getParentRegion()))
-          named.push_back(d);
+      llvm::SmallSetVector<Value, 4> named;
+      for (auto [root, index] : dirty)
+        if (root.getParentRegion()->isAncestor(op->getParentRegion()))
+          named.insert(root);
       dirty.clear();
       if (mutate) {
         OpBuilder b(op);
-        fences.push_back(b.create<WgmmaSharedOperandFenceOp>(op->getLoc(), ValueRange(named),
-                                                            /*bCluster=*/false));
+        fences.push_back(b.create<WgmmaSharedOperandFenceOp>(
+            op->getLoc(), ValueRange(named.getArrayRef()), /*bCluster=*/false));
       }
       return;
     }
@@ -121,7 +143,7 @@ private:
       for (Region &region : op->getRegions())
         for (Block &block : region)
           processBlock(block, end, /*mutate=*/false);
-      DirtySet next = join(entry, end);
+      DirtySet next = join(entry, widenAcrossBackEdge(end, op));
       if (next.size() == entry.size())
         break;
       entry = next;
@@ -130,7 +152,7 @@ private:
     for (Region &region : op->getRegions())
       for (Block &block : region)
         processBlock(block, end, mutate);
-    dirty = join(entry, end);
+    dirty = join(entry, widenAcrossBackEdge(end, op));
   }
 };
 

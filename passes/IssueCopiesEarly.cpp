@@ -26,29 +26,6 @@ namespace {
 
 #ifdef __TLE__
 
-/// A shared-memory access `root[index]` (index null when the access is not through one
-/// `ttg.memdesc_index` of the root).
-struct SlotAccess {
-  Value root;
-  Value index;
-};
-
-static SlotAccess slotOf(Value memdesc) {
-  Value v = memdesc;
-  Value index;
-  while (Operation *def = v.getDefiningOp()) {
-    if (!isMemDescView(def))
-      break;
-    if (isOp(def, kMemDescIndex) && def->getNumOperands() == 2) {
-      if (index)
-        return {getRootBuffer(memdesc), Value()}; // nested indexing: unknown slot
-      index = def->getOperand(1);
-    }
-    v = def->getOperand(0);
-  }
-  return {v, index};
-}
-
 /// Ops a moved slice may contain: pure index/pointer arithmetic, views, and global loads.
 static bool isMovable(Operation *op) {
   return isPureOp(op) || isMemDescView(op) || isOp(op, kLoad);
@@ -114,12 +91,12 @@ private:
         continue;
       for (Value operand : op.getOperands().take_front(2))
         if (triton::isMemDesc(operand.getType()))
-          inFlight.push_back(slotOf(operand));
+          inFlight.push_back(getSlotAccess(operand));
     }
     for (Operation &op : body) {
       if (!isOp(&op, kAsyncCopyGlobalToLocal))
         continue;
-      SlotAccess written = slotOf(op.getOperand(1));
+      SlotAccess written = getSlotAccess(op.getOperand(1));
       for (SlotAccess read : inFlight)
         if (read.root == written.root && read.index && written.index &&
             read.index != written.index)
@@ -128,7 +105,8 @@ private:
   }
 
   bool provablyDistinct(Value a, Value b) const {
-    return a && b && (distinct.contains({a, b}) || distinct.contains({b, a}));
+    return a && b && (distinct.contains({a, b}) || distinct.contains({b, a}) ||
+                      slotsProvablyDistinct(a, b));
   }
 
   /// The ops to move right after `anchor` (slice, the copy, its commit group), in order, or
@@ -155,7 +133,7 @@ private:
           user->getNumOperands() == 1)
         commit = user;
 
-    SlotAccess written = slotOf(copy->getOperand(1));
+    SlotAccess written = getSlotAccess(copy->getOperand(1));
     bool hasGlobalLoad = llvm::any_of(slice, [](Operation *op) { return isOp(op, "tt.load"); });
     for (Operation *op = anchor->getNextNode(); op && op != copy; op = op->getNextNode()) {
       if (slice.contains(op))
@@ -171,7 +149,7 @@ private:
         for (Value operand : nested->getOperands()) {
           if (!triton::isMemDesc(operand.getType()))
             continue;
-          SlotAccess access = slotOf(operand);
+          SlotAccess access = getSlotAccess(operand);
           if (mayAlias(access.root, written.root) &&
               !(access.root == written.root && provablyDistinct(access.index, written.index)))
             conflict = true;

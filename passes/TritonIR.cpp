@@ -86,6 +86,126 @@ bool mayAlias(Value rootA, Value rootB) {
 
 bool isLoop(Operation *op) { return isOp(op, kScfFor) || isOp(op, kScfWhile); }
 
+SlotAccess getSlotAccess(Value memdesc) {
+  Value v = memdesc;
+  Value index;
+  while (Operation *def = v.getDefiningOp()) {
+    if (!isMemDescView(def))
+      break;
+    if (isOp(def, kMemDescIndex) && def->getNumOperands() == 2) {
+      if (index)
+        return {getRootBuffer(memdesc), Value()}; // nested indexing: unknown slot
+      index = def->getOperand(1);
+    }
+    v = def->getOperand(0);
+  }
+  return {v, index};
+}
+
+static std::optional<int64_t> getConstantInt(Value v) {
+  Operation *def = v ? v.getDefiningOp() : nullptr;
+  if (!isOp(def, "arith.constant"))
+    return std::nullopt;
+  if (auto attr = dyn_cast_or_null<IntegerAttr>(getAttr(def, "value")))
+    return attr.getValue().getSExtValue();
+  return std::nullopt;
+}
+
+/// The modulus N when `next` is `select(x + 1 {==, >=} N, 0, x + 1)`, which maps every x in
+/// [-1, N-1) to (x + 1) mod N.
+static std::optional<int64_t> nextModulo(Value next, Value x) {
+  Operation *select = next.getDefiningOp();
+  if (!isOp(select, "arith.select") || select->getNumOperands() != 3 ||
+      getConstantInt(select->getOperand(1)) != 0)
+    return std::nullopt;
+  Value inc = select->getOperand(2);
+  Operation *add = inc.getDefiningOp();
+  if (!isOp(add, "arith.addi") ||
+      !((add->getOperand(0) == x && getConstantInt(add->getOperand(1)) == 1) ||
+        (add->getOperand(1) == x && getConstantInt(add->getOperand(0)) == 1)))
+    return std::nullopt;
+  Operation *cmp = select->getOperand(0).getDefiningOp();
+  auto predicate = cmp ? dyn_cast_or_null<IntegerAttr>(getAttr(cmp, "predicate")) : nullptr;
+  // arith.cmpi predicates: 0 = eq, 5 = sge.
+  if (!isOp(cmp, "arith.cmpi") || !predicate ||
+      (predicate.getInt() != 0 && predicate.getInt() != 5) || cmp->getOperand(0) != inc)
+    return std::nullopt;
+  auto n = getConstantInt(cmp->getOperand(1));
+  if (!n || *n < 1)
+    return std::nullopt;
+  return n;
+}
+
+namespace {
+/// `value == (offset + t) mod modulus` in iteration t of `loop`.
+struct ModCounter {
+  Operation *loop;
+  int64_t offset, modulus;
+};
+} // namespace
+
+/// An scf.for iter arg updated by a modulo counter step, with its init constant and the value
+/// the body yields for it.
+static std::optional<ModCounter> counterArg(BlockArgument arg, Value &yielded, int64_t &init) {
+  Operation *loop = arg.getOwner()->getParentOp();
+  if (!isOp(loop, kScfFor) || arg.getArgNumber() == 0 || !arg.getOwner()->mightHaveTerminator())
+    return std::nullopt;
+  unsigned k = arg.getArgNumber() - 1; // iter arg k (argument 0 is the induction variable)
+  Operation *yield = arg.getOwner()->getTerminator();
+  if (3 + k >= loop->getNumOperands() || k >= yield->getNumOperands())
+    return std::nullopt;
+  auto c = getConstantInt(loop->getOperand(3 + k));
+  if (!c)
+    return std::nullopt;
+  yielded = yield->getOperand(k);
+  init = *c;
+  auto n = nextModulo(yielded, arg);
+  if (!n)
+    return std::nullopt;
+  return ModCounter{loop, 0, *n};
+}
+
+static std::optional<ModCounter> getModCounter(Value v) {
+  Value yielded;
+  int64_t init = 0;
+  if (auto arg = dyn_cast<BlockArgument>(v)) {
+    auto counter = counterArg(arg, yielded, init);
+    if (!counter || init < 0 || init >= counter->modulus)
+      return std::nullopt;
+    counter->offset = init;
+    return counter;
+  }
+  // `next(arg)` where the loop yields exactly this value for `arg`: Triton's pipeliner indexes
+  // its ring with the incremented counter.
+  Operation *select = v.getDefiningOp();
+  if (!isOp(select, "arith.select") || select->getNumOperands() != 3)
+    return std::nullopt;
+  Operation *add = select->getOperand(2).getDefiningOp();
+  if (!isOp(add, "arith.addi"))
+    return std::nullopt;
+  for (Value operand : add->getOperands()) {
+    auto arg = dyn_cast<BlockArgument>(operand);
+    if (!arg)
+      continue;
+    auto counter = counterArg(arg, yielded, init);
+    if (counter && yielded == v && init >= -1 && init < counter->modulus - 1) {
+      counter->offset = init + 1;
+      return counter;
+    }
+  }
+  return std::nullopt;
+}
+
+bool slotsProvablyDistinct(Value a, Value b) {
+  if (!a || !b || a == b)
+    return false;
+  auto ca = getModCounter(a), cb = getModCounter(b);
+  if (!ca || !cb || ca->loop != cb->loop || ca->modulus != cb->modulus)
+    return false;
+  int64_t diff = (ca->offset - cb->offset) % ca->modulus;
+  return diff != 0;
+}
+
 // ---- Added for tle-materialize-pipeline ----
 
 static bool isTritonPointer(Type type, bool blockPointer) {

@@ -65,6 +65,19 @@ bool mayAlias(mlir::Value rootA, mlir::Value rootB);
 /// Loops whose body may run more than once.
 bool isLoop(mlir::Operation *op);
 
+/// A shared-memory access `root[index]`: `index` is the slot of one `ttg.memdesc_index` of the
+/// root, null when the access covers the whole buffer (or its slot is unknown).
+struct SlotAccess {
+  mlir::Value root;
+  mlir::Value index;
+};
+SlotAccess getSlotAccess(mlir::Value memdesc);
+
+/// Whether two ring-slot indices differ in every iteration, proven from the IR: both are
+/// modulo-N counters of one scf.for (Triton's pipeliner and tle-materialize-pipeline both carry
+/// `select(x + 1 >= N, 0, x + 1)` counters) started at constants that differ modulo N.
+bool slotsProvablyDistinct(mlir::Value a, mlir::Value b);
+
 // ---- Added for tle-materialize-pipeline (software pipelining before Triton's pipeliner) ----
 
 inline constexpr llvm::StringLiteral kLoad = "tt.load";

@@ -81,7 +81,8 @@ def test_gather_loop_is_materialized(kernels):
     assert "cp.async.cg.shared.global" in ptx and "wgmma.wait_group.sync.aligned 1" in ptx
 
 
-def test_fences_order_every_generic_write_before_wgmma(kernels):
-    # Q (registers -> shared) once before the loop; the cp.async ring before the QK^T chain; the
-    # ring before the PV GEMM (conservative: the copies for a later iteration land in another slot).
-    assert kernels["tle"][0].asm["ttgir"].count("ttng.fence_async_shared") == 3
+def test_fences_only_where_needed(kernels):
+    # Q (registers -> shared) once before the loop, and the cp.async ring once per iteration before
+    # the QK^T chain. None before the PV GEMM: the copies issued in between fill the other slot
+    # (the ring counters are proven distinct).
+    assert kernels["tle"][0].asm["ttgir"].count("ttng.fence_async_shared") == 2

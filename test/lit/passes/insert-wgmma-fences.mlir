@@ -194,3 +194,72 @@
   }) : (i32, i32, i32) -> ()
   "tt.return"() : () -> ()
 }) : () -> ()
+
+// Ring slots: the copies of a later iteration land in the slot `issue` while the second WGMMA
+// reads slot `consume`; both are modulo-2 counters started at 0 and 1, so they always differ and
+// that WGMMA needs no fence. Across the back edge the written slot becomes the one read next, so
+// the first WGMMA keeps its fence.
+// CHECK-LABEL: sym_name = "ring_slots"
+// CHECK: "scf.for"
+// CHECK: "ttg.async_wait"
+// CHECK: tle.wgmma_shared_operand_fence
+// CHECK-NEXT: "ttng.warp_group_dot"
+// CHECK: "ttg.async_copy_global_to_local"
+// CHECK-NOT: tle.wgmma_shared_operand_fence
+// CHECK: "ttng.warp_group_dot"
+// CHECK: "scf.yield"
+"tt.func"() <{function_type = (!ptrs, !acc, i32) -> (), sym_name = "ring_slots"}> ({
+^bb0(%p: !ptrs, %acc: !acc, %n: i32):
+  %c0 = "arith.constant"() <{value = 0 : i32}> : () -> i32
+  %c1 = "arith.constant"() <{value = 1 : i32}> : () -> i32
+  %c2 = "arith.constant"() <{value = 2 : i32}> : () -> i32
+  %ring = "ttg.local_alloc"() : () -> !ring
+  %r:2 = "scf.for"(%c0, %n, %c1, %c0, %c1) ({
+  ^bb0(%i: i32, %consume: i32, %issue: i32):
+    %w = "ttg.async_wait"() <{num = 0 : i32}> : () -> !ttg.async.token
+    %k = "ttg.memdesc_index"(%ring, %consume) : (!ring, i32) -> !a
+    %x = "ttng.warp_group_dot"(%k, %k, %acc) <{inputPrecision = 0 : i32, isAsync = false, maxNumImpreciseAcc = 0 : i32}> : (!a, !a, !acc) -> !acc
+    %dst = "ttg.memdesc_index"(%ring, %issue) : (!ring, i32) -> !a
+    %t = "ttg.async_copy_global_to_local"(%p, %dst) <{cache = 1 : i32, evict = 1 : i32, isVolatile = false, operandSegmentSizes = array<i32: 1, 1, 0, 0>}> : (!ptrs, !a) -> !ttg.async.token
+    %y = "ttng.warp_group_dot"(%k, %k, %x) <{inputPrecision = 0 : i32, isAsync = false, maxNumImpreciseAcc = 0 : i32}> : (!a, !a, !acc) -> !acc
+    %c_inc = "arith.addi"(%consume, %c1) : (i32, i32) -> i32
+    %c_wrap = "arith.cmpi"(%c_inc, %c2) <{predicate = 0 : i64}> : (i32, i32) -> i1
+    %c_next = "arith.select"(%c_wrap, %c0, %c_inc) : (i1, i32, i32) -> i32
+    %i_inc = "arith.addi"(%issue, %c1) : (i32, i32) -> i32
+    %i_wrap = "arith.cmpi"(%i_inc, %c2) <{predicate = 5 : i64}> : (i32, i32) -> i1
+    %i_next = "arith.select"(%i_wrap, %c0, %i_inc) : (i1, i32, i32) -> i32
+    "scf.yield"(%c_next, %i_next) : (i32, i32) -> ()
+  }) : (i32, i32, i32, i32, i32) -> (i32, i32)
+  "tt.return"() : () -> ()
+}) : () -> ()
+
+// The same loop with both counters started at 0: the slots may coincide, so the second WGMMA
+// is fenced too.
+// CHECK-LABEL: sym_name = "same_slot"
+// CHECK: "ttg.async_copy_global_to_local"
+// CHECK-NEXT: tle.wgmma_shared_operand_fence
+// CHECK-NEXT: "ttng.warp_group_dot"
+"tt.func"() <{function_type = (!ptrs, !acc, i32) -> (), sym_name = "same_slot"}> ({
+^bb0(%p: !ptrs, %acc: !acc, %n: i32):
+  %c0 = "arith.constant"() <{value = 0 : i32}> : () -> i32
+  %c1 = "arith.constant"() <{value = 1 : i32}> : () -> i32
+  %c2 = "arith.constant"() <{value = 2 : i32}> : () -> i32
+  %ring = "ttg.local_alloc"() : () -> !ring
+  %r:2 = "scf.for"(%c0, %n, %c1, %c0, %c0) ({
+  ^bb0(%i: i32, %consume: i32, %issue: i32):
+    %w = "ttg.async_wait"() <{num = 0 : i32}> : () -> !ttg.async.token
+    %k = "ttg.memdesc_index"(%ring, %consume) : (!ring, i32) -> !a
+    %x = "ttng.warp_group_dot"(%k, %k, %acc) <{inputPrecision = 0 : i32, isAsync = false, maxNumImpreciseAcc = 0 : i32}> : (!a, !a, !acc) -> !acc
+    %dst = "ttg.memdesc_index"(%ring, %issue) : (!ring, i32) -> !a
+    %t = "ttg.async_copy_global_to_local"(%p, %dst) <{cache = 1 : i32, evict = 1 : i32, isVolatile = false, operandSegmentSizes = array<i32: 1, 1, 0, 0>}> : (!ptrs, !a) -> !ttg.async.token
+    %y = "ttng.warp_group_dot"(%k, %k, %x) <{inputPrecision = 0 : i32, isAsync = false, maxNumImpreciseAcc = 0 : i32}> : (!a, !a, !acc) -> !acc
+    %c_inc = "arith.addi"(%consume, %c1) : (i32, i32) -> i32
+    %c_wrap = "arith.cmpi"(%c_inc, %c2) <{predicate = 0 : i64}> : (i32, i32) -> i1
+    %c_next = "arith.select"(%c_wrap, %c0, %c_inc) : (i1, i32, i32) -> i32
+    %i_inc = "arith.addi"(%issue, %c1) : (i32, i32) -> i32
+    %i_wrap = "arith.cmpi"(%i_inc, %c2) <{predicate = 0 : i64}> : (i32, i32) -> i1
+    %i_next = "arith.select"(%i_wrap, %c0, %i_inc) : (i1, i32, i32) -> i32
+    "scf.yield"(%c_next, %i_next) : (i32, i32) -> ()
+  }) : (i32, i32, i32, i32, i32) -> (i32, i32)
+  "tt.return"() : () -> ()
+}) : () -> ()
