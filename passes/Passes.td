@@ -31,6 +31,19 @@ def TLEWgmmaOperandReuse : Pass<"tle-wgmma-operand-reuse", "mlir::ModuleOp"> {
   let dependentDialects = ["::tle::TLEDialect"];
 }
 
+def TLEHoistWgmmaAccumulators : Pass<"tle-hoist-wgmma-accumulators", "mlir::ModuleOp"> {
+  let summary = "build a WGMMA's accumulator before the WGMMAs already in flight (__TLE__)";
+  let description = [{
+    ptxas serializes WGMMA (warnings C7515/C7517: "non wgmma instructions defining accumulator
+    registers ... between start and end of the pipeline stage", "warpgroup.wait is injected") when
+    a non-WGMMA instruction defines the accumulator of an async WGMMA while earlier async WGMMAs
+    of the same stage are still in flight, e.g. `acc2 = acc2 * s` between two async WGMMAs. The
+    pass moves the side-effect-free computation of such an accumulator (with the pure ops it
+    needs) in front of the first WGMMA in flight, so the whole stage is WGMMA-only. Refuses, with a
+    remark, when the computation depends on a value the in-flight WGMMAs produce or is not pure.
+  }];
+}
+
 def TLEInsertWgmmaFences : Pass<"tle-insert-wgmma-fences", "mlir::ModuleOp"> {
   let summary = "dependency-aware async-proxy fences before WGMMAs that read generic writes";
   let description = [{

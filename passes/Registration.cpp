@@ -32,6 +32,7 @@ void buildTLEPipeline(OpPassManager &pm) {
     pm.addPass(createTLESplitDotWarps());
     pm.addPass(createTLEWgmmaOperandReuse());
     pm.addPass(createTLEChainWgmmaWaits());
+    pm.addPass(createTLEHoistWgmmaAccumulators());
     // Fences are placed on the pipeliner's schedule; moving copies earlier afterwards only puts
     // writes further ahead of the fences that order them.
     pm.addPass(createTLEInsertWgmmaFences());
@@ -57,7 +58,8 @@ std::vector<std::pair<std::string, std::string>> listTLEPasses() {
   std::vector<std::pair<std::string, std::string>> out;
   out.emplace_back("tle-pipeline", kPipelineSummary);
   std::unique_ptr<Pass> passes[] = {createTLECheckTritonTypes(), createTLESplitDotWarps(), createTLEWgmmaOperandReuse(),
-                                     createTLEChainWgmmaWaits(), createTLEInsertWgmmaFences(),
+                                     createTLEChainWgmmaWaits(), createTLEHoistWgmmaAccumulators(),
+                                     createTLEInsertWgmmaFences(),
                                      createTLEIssueCopiesEarly(),
                                      createTLELowerToTriton(),
                                      createTLEMaterializePipeline(),

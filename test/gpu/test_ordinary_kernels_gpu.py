@@ -148,3 +148,25 @@ def test_gluon_staged_operand_reuse():
     assert torch.equal(a, b)
     ref = a_.float() @ b_.float()
     assert (a.float() - ref).norm() / ref.norm() < 1e-2
+
+
+def test_gluon_accumulator_hoisted():
+    """TLE_GLUON=1: tle-hoist-wgmma-accumulators moves `acc2 * 0.5` before the WGMMA stage;
+    results stay identical."""
+    import gluon_two_accumulators
+    from tle import config
+
+    a_ = torch.randn(256, 64, device="cuda", dtype=torch.bfloat16)
+    b_ = torch.randn(64, 64, device="cuda", dtype=torch.bfloat16)
+
+    def run():
+        c = torch.empty(256, 64, device="cuda", dtype=torch.bfloat16)
+        gluon_two_accumulators.two_acc_kernel[(4,)](a_, b_, c, a_.stride(0), b_.stride(0), c.stride(0),
+                                                    BLOCK_M=64, BLOCK_N=64, BLOCK_K=64, num_warps=4)
+        return c
+    config.set_options(gluon=True, strict=True)
+    try:
+        a, b = _both(run)
+    finally:
+        config.set_options(gluon=None, strict=None)
+    assert torch.equal(a, b)

@@ -3,6 +3,8 @@
 // RUN: not %tle-opt %s --tle-chain-wgmma-waits 2>&1 | FileCheck %s
 // RUN: not %tle-opt %s --tle-issue-copies-early 2>&1 | FileCheck %s
 // RUN: not %tle-opt %s --tle-wgmma-operand-reuse 2>&1 | FileCheck %s
+// RUN: not %tle-opt %s --tle-hoist-wgmma-accumulators 2>&1 | FileCheck %s
+// RUN: not %tle-opt %s --tle-materialize-pipeline 2>&1 | FileCheck %s
 // RUN: %tle-opt %s --tle-pipeline | FileCheck %s --check-prefix=PIPELINE
 // REQUIRES: no-tle-native
 // Built without __TLE__: the rewrites of Triton's own IR refuse to run, and tle-pipeline passes

@@ -1,0 +1,101 @@
+//===- HoistWgmmaAccumulators.cpp - Accumulators built before the stage ---===//
+//
+// An async WGMMA stage runs from the first async WGMMA after a wait to the next wait. If a
+// non-WGMMA op inside the stage defines the accumulator of a later WGMMA of the stage, ptxas
+// serializes the WGMMAs (it injects a warpgroup.wait). Building that accumulator before the
+// stage's first WGMMA keeps the stage WGMMA-only.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Passes.h"
+#include "passes/TritonIR.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace tle {
+#define GEN_PASS_DEF_TLEHOISTWGMMAACCUMULATORS
+#include "passes/Passes.h.inc"
+} // namespace tle
+
+using namespace mlir;
+using namespace tle;
+using namespace tle::tritonir;
+
+namespace {
+
+#ifdef __TLE__
+
+static bool isAsyncDot(Operation *op) {
+  if (!isOp(op, kWarpGroupDot) || op->getNumOperands() < 3)
+    return false;
+  auto isAsync = getAttrOfType<BoolAttr>(op, "isAsync");
+  return isAsync && isAsync.getValue();
+}
+
+/// Moves the pure ops computing `acc` that lie after `stageStart` in front of it; false (IR
+/// untouched) when one of them is not pure or needs a value defined inside the stage by
+/// something that cannot move (e.g. a WGMMA result).
+static bool hoistBefore(Value acc, Operation *stageStart) {
+  Block *block = stageStart->getBlock();
+  llvm::SetVector<Operation *> slice;
+  SmallVector<Value> worklist{acc};
+  while (!worklist.empty()) {
+    Operation *def = worklist.pop_back_val().getDefiningOp();
+    if (!def || slice.contains(def))
+      continue;
+    Operation *inBlock = block->findAncestorOpInBlock(*def);
+    if (!inBlock || inBlock->isBeforeInBlock(stageStart))
+      continue; // already available before the stage (or defined outside the block)
+    if (inBlock != def || !isPureOp(def))
+      return false; // e.g. the stage's first WGMMA itself, or an op with side effects
+
+    slice.insert(def);
+    worklist.append(def->getOperands().begin(), def->getOperands().end());
+  }
+  SmallVector<Operation *> ordered(slice.begin(), slice.end());
+  llvm::sort(ordered, [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+  for (Operation *op : ordered)
+    op->moveBefore(stageStart);
+  return true;
+}
+
+static void hoistInBlock(Block &block) {
+  Operation *stageStart = nullptr; // first async WGMMA since the last wait
+  for (Operation &op : llvm::make_early_inc_range(block)) {
+    if (isOp(&op, kWarpGroupDotWait)) {
+      stageStart = nullptr;
+      continue;
+    }
+    if (!isAsyncDot(&op))
+      continue;
+    if (!stageStart) {
+      stageStart = &op;
+      continue;
+    }
+    Value acc = op.getOperand(2);
+    Operation *def = acc.getDefiningOp();
+    if (!def || isOp(def, kWarpGroupDot) || def->getBlock() != &block ||
+        def->isBeforeInBlock(stageStart))
+      continue; // chained onto a WGMMA, or built before the stage: nothing to do
+    if (!hoistBefore(acc, stageStart))
+      op.emitRemark("tle-hoist-wgmma-accumulators: the accumulator of this WGMMA is computed "
+                    "while earlier WGMMAs are in flight and cannot move before them; ptxas may "
+                    "serialize this WGMMA stage");
+  }
+}
+
+#endif // __TLE__
+
+struct HoistWgmmaAccumulatorsPass
+    : public tle::impl::TLEHoistWgmmaAccumulatorsBase<HoistWgmmaAccumulatorsPass> {
+  void runOnOperation() override {
+#ifdef __TLE__
+    getOperation().walk([](Block *block) { hoistInBlock(*block); });
+#else
+    reportCompiledWithoutNativeRewrites(getOperation(), getArgument());
+    signalPassFailure();
+#endif
+  }
+};
+
+} // namespace

@@ -1,0 +1,54 @@
+"""tle-hoist-wgmma-accumulators on a real kernel: a Gluon kernel that scales one accumulator
+between two async WGMMAs of one stage. Stock: ptxas serializes the stage (C7517, an injected
+warpgroup.wait). With TLE_GLUON=1 the scaling moves before the stage and the warning is gone."""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+triton = pytest.importorskip("triton")
+from triton.backends.compiler import GPUTarget  # noqa: E402
+
+import tle  # noqa: E402
+from tle import config  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "kernels"))
+PTXAS = Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "ptxas"
+
+
+def _ptxas_report(kernel, tmp_path, name):
+    ptx = tmp_path / f"{name}.ptx"
+    ptx.write_text(kernel.asm["ptx"])
+    proc = subprocess.run([str(PTXAS), "-v", "-arch=sm_90a", str(ptx), "-o", str(tmp_path / f"{name}.o")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stderr
+
+
+@pytest.mark.skipif(not PTXAS.is_file(), reason="triton wheel without ptxas")
+@pytest.mark.skipif(not tle.has_native_rewrites(), reason="built without __TLE__")
+def test_accumulator_built_before_the_wgmma_stage(tmp_path, monkeypatch):
+    import gluon_two_accumulators
+
+    monkeypatch.setenv("TRITON_CACHE_DIR", str(tmp_path))
+    src, opts = gluon_two_accumulators.make_source()
+    tle.disable()
+    try:
+        stock = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=opts)
+    finally:
+        tle.enable()
+    config.set_options(gluon=True, strict=True)
+    try:
+        tled = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=opts)
+    finally:
+        config.set_options(gluon=None, strict=None)
+
+    assert re.search(r"C751[57]", _ptxas_report(stock, tmp_path, "stock"))
+    report = _ptxas_report(tled, tmp_path, "tle")
+    assert not re.search(r"C751[57]", report), report
+    # In the loop the scaling now precedes both WGMMAs of the stage.
+    body = tled.asm["ttgir"].split("scf.for", 1)[1]
+    assert body.index("arith.mulf") < body.index("ttng.warp_group_dot ")
