@@ -27,20 +27,6 @@ namespace {
 
 #ifdef __TLE__
 
-static bool isFullWait(Operation *op) {
-  if (!isOp(op, kWarpGroupDotWait))
-    return false;
-  auto pendings = getAttrOfType<IntegerAttr>(op, "pendings");
-  return pendings && pendings.getInt() == 0;
-}
-
-static bool isAsyncDot(Operation *op) {
-  if (!isOp(op, kWarpGroupDot) || op->getNumOperands() < 3 || op->getNumResults() != 1)
-    return false;
-  auto isAsync = getAttrOfType<BoolAttr>(op, "isAsync");
-  return isAsync && isAsync.getValue();
-}
-
 /// The op of `block` that contains `op` (op itself when it is directly in the block).
 static Operation *ancestorIn(Block *block, Operation *op) {
   return block->findAncestorOpInBlock(*op);
@@ -52,19 +38,19 @@ static bool chain(Operation *w1) {
   // The async WGMMA whose result w1 drains, and the one that accumulates onto it.
   for (unsigned k = 0; k < w1->getNumOperands(); ++k) {
     Operation *d1 = w1->getOperand(k).getDefiningOp();
-    if (!d1 || !isAsyncDot(d1) || d1->getBlock() != block)
+    if (!d1 || !isAsyncWarpGroupDot(d1) || d1->getBlock() != block)
       continue;
     Value drained = w1->getResult(k);
     if (!drained.hasOneUse())
       continue;
     OpOperand &use = *drained.getUses().begin();
     Operation *d2 = use.getOwner();
-    if (!isAsyncDot(d2) || use.getOperandNumber() != 2 || d2->getBlock() != block ||
+    if (!isAsyncWarpGroupDot(d2) || use.getOperandNumber() != 2 || d2->getBlock() != block ||
         d2->getResult(0).getType() != d1->getResult(0).getType())
       continue; // only same-shape accumulator chaining is ordered by the hardware
     Operation *w2 = nullptr;
     for (Operation *op = d2->getNextNode(); op; op = op->getNextNode())
-      if (isFullWait(op) && llvm::is_contained(op->getOperands(), d2->getResult(0))) {
+      if (isFullWgmmaWait(op) && llvm::is_contained(op->getOperands(), d2->getResult(0))) {
         w2 = op;
         break;
       }
@@ -132,7 +118,7 @@ struct ChainWgmmaWaitsPass : public tle::impl::TLEChainWgmmaWaitsBase<ChainWgmma
       merged = false;
       SmallVector<Operation *> waits;
       getOperation().walk([&](Operation *op) {
-        if (isFullWait(op))
+        if (isFullWgmmaWait(op))
           waits.push_back(op);
       });
       for (Operation *w1 : waits)

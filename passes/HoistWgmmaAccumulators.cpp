@@ -25,13 +25,6 @@ namespace {
 
 #ifdef __TLE__
 
-static bool isAsyncDot(Operation *op) {
-  if (!isOp(op, kWarpGroupDot) || op->getNumOperands() < 3)
-    return false;
-  auto isAsync = getAttrOfType<BoolAttr>(op, "isAsync");
-  return isAsync && isAsync.getValue();
-}
-
 /// Moves the pure ops computing `acc` that lie after `stageStart` in front of it; false (IR
 /// untouched) when one of them is not pure or needs a value defined inside the stage by
 /// something that cannot move (e.g. a WGMMA result).
@@ -66,7 +59,7 @@ static void hoistInBlock(Block &block) {
       stageStart = nullptr;
       continue;
     }
-    if (!isAsyncDot(&op))
+    if (!isAsyncWarpGroupDot(&op))
       continue;
     if (!stageStart) {
       stageStart = &op;

@@ -39,12 +39,9 @@ public:
   unsigned run() {
     Operation *anchor = nullptr; // first wait that retires every WGMMA in flight
     for (Operation &op : body)
-      if (isOp(&op, kWarpGroupDotWait)) {
-        auto pendings = getAttrOfType<IntegerAttr>(&op, "pendings");
-        if (pendings && pendings.getInt() == 0) {
-          anchor = &op;
-          break;
-        }
+      if (isFullWgmmaWait(&op)) {
+        anchor = &op;
+        break;
       }
     if (!anchor)
       return 0;
@@ -78,16 +75,13 @@ private:
     Operation *lastFullWait = nullptr;
     for (Operation &op : body)
       if (isOp(&op, kWarpGroupDotWait))
-        if (auto p = getAttrOfType<IntegerAttr>(&op, "pendings"); p && p.getInt() == 0)
+        if (isFullWgmmaWait(&op))
           lastFullWait = &op;
     SmallVector<SlotAccess> inFlight;
     for (Operation &op : body) {
       if (lastFullWait && !lastFullWait->isBeforeInBlock(&op))
         continue;
-      if (!isOp(&op, kWarpGroupDot))
-        continue;
-      auto isAsync = getAttrOfType<BoolAttr>(&op, "isAsync");
-      if (!isAsync || !isAsync.getValue())
+      if (!isAsyncWarpGroupDot(&op))
         continue;
       for (Value operand : op.getOperands().take_front(2))
         if (triton::isMemDesc(operand.getType()))

@@ -86,6 +86,20 @@ bool mayAlias(Value rootA, Value rootB) {
 
 bool isLoop(Operation *op) { return isOp(op, kScfFor) || isOp(op, kScfWhile); }
 
+bool isAsyncWarpGroupDot(Operation *op) {
+  if (!isOp(op, kWarpGroupDot) || op->getNumOperands() < 3 || op->getNumResults() != 1)
+    return false;
+  auto isAsync = dyn_cast_or_null<BoolAttr>(getAttr(op, "isAsync"));
+  return isAsync && isAsync.getValue();
+}
+
+bool isFullWgmmaWait(Operation *op) {
+  if (!isOp(op, kWarpGroupDotWait))
+    return false;
+  auto pendings = dyn_cast_or_null<IntegerAttr>(getAttr(op, "pendings"));
+  return pendings && pendings.getInt() == 0;
+}
+
 SlotAccess getSlotAccess(Value memdesc) {
   Value v = memdesc;
   Value index;

@@ -62,6 +62,12 @@ llvm::SmallVector<mlir::Value> getPossiblyWrittenBuffers(mlir::Operation *op);
 /// that is a block argument may alias anything.
 bool mayAlias(mlir::Value rootA, mlir::Value rootB);
 
+/// An async `ttng.warp_group_dot` (isAsync = true) with its accumulator operand.
+bool isAsyncWarpGroupDot(mlir::Operation *op);
+
+/// A `ttng.warp_group_dot_wait {pendings = 0}`: every WGMMA issued before it has retired.
+bool isFullWgmmaWait(mlir::Operation *op);
+
 /// Loops whose body may run more than once.
 bool isLoop(mlir::Operation *op);
 

@@ -23,6 +23,17 @@ import tma_matmul  # noqa: E402
 import vector_add  # noqa: E402
 
 
+def _both_gluon(run):
+    """_both with TLE allowed to process Gluon kernels (TLE_GLUON=1), in strict mode."""
+    from tle import config
+
+    config.set_options(gluon=True, strict=True)
+    try:
+        return _both(run)
+    finally:
+        config.set_options(gluon=None, strict=None)
+
+
 def _both(run):
     """run() with TLE disabled, then enabled; returns the two outputs."""
     was = tle.is_enabled()
@@ -130,7 +141,6 @@ def test_gluon_wgmma():
 def test_gluon_staged_operand_reuse():
     """TLE_GLUON=1: tle-wgmma-operand-reuse removes the staging copy; results stay identical."""
     import gluon_staged_operand
-    from tle import config
 
     a_ = torch.randn(256, 64, device="cuda", dtype=torch.bfloat16)
     b_ = torch.randn(64, 64, device="cuda", dtype=torch.bfloat16)
@@ -140,11 +150,7 @@ def test_gluon_staged_operand_reuse():
         gluon_staged_operand.staged_kernel[(4,)](a_, b_, c, a_.stride(0), b_.stride(0), c.stride(0),
                                                  BLOCK_M=64, BLOCK_N=64, BLOCK_K=64, num_warps=4)
         return c
-    config.set_options(gluon=True, strict=True)
-    try:
-        a, b = _both(run)
-    finally:
-        config.set_options(gluon=None, strict=None)
+    a, b = _both_gluon(run)
     assert torch.equal(a, b)
     ref = a_.float() @ b_.float()
     assert (a.float() - ref).norm() / ref.norm() < 1e-2
@@ -154,7 +160,6 @@ def test_gluon_accumulator_hoisted():
     """TLE_GLUON=1: tle-hoist-wgmma-accumulators moves `acc2 * 0.5` before the WGMMA stage;
     results stay identical."""
     import gluon_two_accumulators
-    from tle import config
 
     a_ = torch.randn(256, 64, device="cuda", dtype=torch.bfloat16)
     b_ = torch.randn(64, 64, device="cuda", dtype=torch.bfloat16)
@@ -164,9 +169,5 @@ def test_gluon_accumulator_hoisted():
         gluon_two_accumulators.two_acc_kernel[(4,)](a_, b_, c, a_.stride(0), b_.stride(0), c.stride(0),
                                                     BLOCK_M=64, BLOCK_N=64, BLOCK_K=64, num_warps=4)
         return c
-    config.set_options(gluon=True, strict=True)
-    try:
-        a, b = _both(run)
-    finally:
-        config.set_options(gluon=None, strict=None)
+    a, b = _both_gluon(run)
     assert torch.equal(a, b)

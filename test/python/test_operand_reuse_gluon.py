@@ -8,10 +8,8 @@ from pathlib import Path
 import pytest
 
 triton = pytest.importorskip("triton")
-from triton.backends.compiler import GPUTarget  # noqa: E402
-
 import tle  # noqa: E402
-from tle import config  # noqa: E402
+from tle_test_support import compile_stock_and_tle  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "kernels"))
 
@@ -21,17 +19,7 @@ def test_staged_wgmma_operand_is_read_in_place(tmp_path, monkeypatch):
     import gluon_staged_operand
 
     monkeypatch.setenv("TRITON_CACHE_DIR", str(tmp_path))
-    src, opts = gluon_staged_operand.make_source()
-    tle.disable()
-    try:
-        stock = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=opts)
-    finally:
-        tle.enable()
-    config.set_options(gluon=True, strict=True)
-    try:
-        tled = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=opts)
-    finally:
-        config.set_options(gluon=None, strict=None)
+    stock, tled = compile_stock_and_tle(*gluon_staged_operand.make_source(), gluon=True)
 
     def staging(kernel):
         ttgir = kernel.asm["ttgir"]

@@ -1,7 +1,6 @@
 """tle-hoist-wgmma-accumulators on a real kernel: a Gluon kernel that scales one accumulator
 between two async WGMMAs of one stage. Stock: ptxas serializes the stage (C7517, an injected
 warpgroup.wait). With TLE_GLUON=1 the scaling moves before the stage and the warning is gone."""
-import os
 import re
 import subprocess
 import sys
@@ -10,10 +9,8 @@ from pathlib import Path
 import pytest
 
 triton = pytest.importorskip("triton")
-from triton.backends.compiler import GPUTarget  # noqa: E402
-
 import tle  # noqa: E402
-from tle import config  # noqa: E402
+from tle_test_support import compile_stock_and_tle  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "kernels"))
 PTXAS = Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "ptxas"
@@ -34,17 +31,7 @@ def test_accumulator_built_before_the_wgmma_stage(tmp_path, monkeypatch):
     import gluon_two_accumulators
 
     monkeypatch.setenv("TRITON_CACHE_DIR", str(tmp_path))
-    src, opts = gluon_two_accumulators.make_source()
-    tle.disable()
-    try:
-        stock = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=opts)
-    finally:
-        tle.enable()
-    config.set_options(gluon=True, strict=True)
-    try:
-        tled = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=opts)
-    finally:
-        config.set_options(gluon=None, strict=None)
+    stock, tled = compile_stock_and_tle(*gluon_two_accumulators.make_source(), gluon=True)
 
     assert re.search(r"C751[57]", _ptxas_report(stock, tmp_path, "stock"))
     report = _ptxas_report(tled, tmp_path, "tle")

@@ -20,3 +20,26 @@ def normalize_ssa_names(text: str) -> str:
         return names[key]
 
     return re.sub(r"([%^])([A-Za-z_0-9$.\-]+)", rename, text)
+
+
+def compile_stock_and_tle(src, options, *, gluon=False):
+    """Compile `src` for sm_90 on the CPU twice: stock (TLE disabled) and through TLE in strict
+    mode (`gluon=True` lets TLE process Gluon kernels). Returns (stock, tle) compiled kernels."""
+    import triton
+    from triton.backends.compiler import GPUTarget
+
+    import tle
+    from tle import config
+
+    target = GPUTarget("cuda", 90, 32)
+    tle.disable()
+    try:
+        stock = triton.compile(src, target=target, options=options)
+    finally:
+        tle.enable()
+    config.set_options(gluon=gluon or None, strict=True)
+    try:
+        with_tle = triton.compile(src, target=target, options=options)
+    finally:
+        config.set_options(gluon=None, strict=None)
+    return stock, with_tle
