@@ -5,8 +5,10 @@ d_qk = 576, d_v = 512, s_kv in 8192 .. 131072; q, kv = randn / 10 in bf16; each 
 are `topk` distinct random rows of [0, s_kv), sorted, drawn afresh for every s_kv.
 
 Providers:
-  triton            tle.ops.sparse_mla_fwd with TLE's compile hooks off (plain Triton 3.6)
-  tle               the same kernel compiled with TLE's hooks on
+  triton            tle.ops.sparse_mla_fwd's plain @triton.jit kernel, TLE's hooks off (Triton 3.6)
+  tle_tl            the same plain kernel compiled with TLE's hooks on (TLE's passes)
+  tle               TLE's warp-specialized kernel (tle.ops.sparse_mla_ws, built from tle.gluon),
+                    compiled with TLE's hooks on; the plain kernel where it does not apply
   flashmla          `flash_mla.flash_mla_sparse_fwd` when importable, or the op library given by
                     --flashmla-lib (registers torch.ops._flashmla_C.sparse_prefill_fwd)
   module:function   fn(q, kv, indices, sm_scale, d_v) -> (out, max_logits, lse) or out
@@ -38,7 +40,7 @@ from typing import Callable, Optional
 
 DEFAULT_S_KV = (8192, 32768, 65536, 98304, 131072)
 QUICK_S_KV = (8192, 65536)
-BUILTIN_PROVIDERS = ("triton", "tle", "flashmla")
+BUILTIN_PROVIDERS = ("triton", "tle_tl", "tle", "flashmla")
 OUT_REL_TOL = 1e-2
 LSE_ABS_TOL = 1e-3
 # --tune search space for the plain-Triton kernel (block_h follows tle.ops.default_config)
@@ -68,8 +70,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--d-v", type=int, default=512, help="v head dim (must be 512)")
     p.add_argument("--dtype", default="bf16", choices=("bf16", "fp16"), help="input dtype (default bf16)")
     p.add_argument("--providers", default=None,
-                   help="comma-separated providers: triton, tle, flashmla, module:function "
-                        "(default: triton,tle,flashmla; unavailable ones are skipped with a note)")
+                   help="comma-separated providers: triton (plain kernel, TLE off), tle_tl (plain kernel "
+                        "through TLE's passes), tle (TLE's warp-specialized kernel), flashmla, "
+                        "module:function (default: all four built-ins; unavailable ones are skipped)")
     p.add_argument("--provider", action="append", default=[], metavar="MODULE:FUNCTION",
                    help="add a user provider fn(q, kv, indices, sm_scale, d_v) (repeatable)")
     p.add_argument("--flashmla-lib", default=None, metavar="PATH",
@@ -115,7 +118,7 @@ def make_triton_provider(config) -> Provider:
     return Provider("triton", fn, context=lambda: ops.tle_hooks(False), config=str(config))
 
 
-def make_tle_provider(config) -> Provider:
+def make_tle_provider(config, kernel=None, name="tle") -> Provider:
     ops = _ops()
     if os.environ.get("TLE_DISABLE", "").strip().lower() in ("1", "true", "yes", "on"):
         raise RuntimeError("TLE_DISABLE is set")
@@ -123,9 +126,10 @@ def make_tle_provider(config) -> Provider:
         raise RuntimeError("the tle package has no enable()/disable()/is_enabled()")
 
     def fn(q, kv, idx, sm_scale, d_v):
-        return ops.sparse_mla_fwd(q, kv, idx, sm_scale, d_v, config=config)
+        return ops.sparse_mla_fwd(q, kv, idx, sm_scale, d_v, config=config, kernel=kernel)
 
-    p = Provider("tle", fn, context=lambda: ops.tle_hooks(True), config=str(config))
+    label = str(config) if kernel == "tl" else f"{config} (ws where supported)"
+    p = Provider(name, fn, context=lambda: ops.tle_hooks(True), config=label)
     try:
         import tle
         from tle import _native
@@ -448,7 +452,7 @@ def _provider_names(args) -> tuple:
         names.append("flashmla")
     for n in names:
         if n not in BUILTIN_PROVIDERS and ":" not in n:
-            raise SystemExit(f"unknown provider {n!r}: use triton, tle, flashmla or MODULE:FUNCTION")
+            raise SystemExit(f"unknown provider {n!r}: use {', '.join(BUILTIN_PROVIDERS)} or MODULE:FUNCTION")
     return names, explicit
 
 
@@ -497,6 +501,8 @@ def run(args) -> int:
                 providers.append(make_triton_provider(config))
             elif n == "tle":
                 providers.append(make_tle_provider(config))
+            elif n == "tle_tl":
+                providers.append(make_tle_provider(config, kernel="tl", name="tle_tl"))
             elif n == "flashmla":
                 reason = _flashmla_supports(args.s_q, args.h_q, args.topk, args.d_qk, dtype)
                 if reason:

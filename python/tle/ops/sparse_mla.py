@@ -27,6 +27,7 @@ import triton
 import triton.language as tl
 
 __all__ = [
+    "KERNELS",
     "SparseMLAConfig",
     "SparseMLAProblem",
     "default_config",
@@ -36,6 +37,7 @@ __all__ = [
     "tle_hooks_available",
     "tle_hooks_enabled",
     "validate_sparse_mla_inputs",
+    "ws_unsupported_reason",
 ]
 
 D_V = 512  # V is the latent part of each kv row: FlashMLA supports exactly this
@@ -496,8 +498,47 @@ def _resolve_config(config, h_q: int) -> SparseMLAConfig:
     return default_config(h_q) if config is None else SparseMLAConfig.parse(config)
 
 
+KERNELS = ("tl", "ws")
+
+
+def ws_unsupported_reason(prob: SparseMLAProblem, dtype, cfg: SparseMLAConfig, device=None) -> Optional[str]:
+    """Why TLE's warp-specialized kernel cannot run this call (None when it can)."""
+    if prob.d_v != D_V:
+        return f"d_v = {prob.d_v} (needs 512)"
+    if prob.h_q % 64:
+        return f"h_q = {prob.h_q} is not a multiple of 64"
+    if dtype not in SUPPORTED_DTYPES:
+        return f"dtype {dtype}"
+    if (cfg.block_h, cfg.block_k) != (64, 64):
+        return f"config {cfg} (needs 64 heads x 64 rows per block)"
+    if device is not None and getattr(device, "type", None) == "cuda":
+        major, minor = torch.cuda.get_device_capability(device)
+        if (major, minor) != (9, 0):
+            return f"sm_{major}{minor} (the kernel uses Hopper WGMMA and setmaxnreg)"
+    return None
+
+
+def _resolve_kernel(kernel: Optional[str], tle_on: bool, prob, dtype, cfg, device=None) -> str:
+    """``None``: TLE's warp-specialized kernel when TLE compiles the call and supports it, else the
+    plain ``@triton.jit`` kernel. An explicit ``"ws"`` that cannot run raises ValueError."""
+    if kernel not in (None,) + KERNELS:
+        raise ValueError(f"kernel must be None, 'tl' or 'ws', got {kernel!r}")
+    reason = ws_unsupported_reason(prob, dtype, cfg, device)
+    if kernel == "ws" and reason:
+        raise ValueError(f"the warp-specialized kernel does not support this call: {reason}")
+    if kernel is None:
+        return "ws" if tle_on and reason is None else "tl"
+    return kernel
+
+
+def _ws_kernel():
+    from .sparse_mla_ws import sparse_mla_ws_kernel
+
+    return sparse_mla_ws_kernel
+
+
 def sparse_mla_fwd(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_length=None, *,
-                   config=None, backend: Optional[str] = None):
+                   config=None, backend: Optional[str] = None, kernel: Optional[str] = None):
     """Sparse MLA forward with FlashMLA's semantics; returns ``(out, max_logits, lse)``.
 
     Unbatched: q [s_q, h_q, d_qk], kv [s_kv, 1, d_qk], indices [s_q, 1, topk] (int32), optional
@@ -513,6 +554,9 @@ def sparse_mla_fwd(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_lengt
     backend: ``"triton"`` compiles and runs the kernel with TLE's hooks off, ``"tle"`` with them
         on (the state is switched for the call and restored); ``None`` uses the current state
         (``import tle`` enables TLE; see :func:`tle_hooks`).
+    kernel: ``"ws"`` TLE's warp-specialized Gluon kernel (:mod:`tle.ops.sparse_mla_ws`: Hopper,
+        h_q a multiple of 64, 64x64 blocks), ``"tl"`` the plain ``@triton.jit`` kernel; ``None``
+        picks ``"ws"`` when TLE compiles the call and the kernel supports it, else ``"tl"``.
     """
     prob = validate_sparse_mla_inputs(q, kv, indices, sm_scale, d_v, attn_sink, topk_length)
     if q.device.type != "cuda":
@@ -521,6 +565,8 @@ def sparse_mla_fwd(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_lengt
     if backend not in (None, "triton", "tle"):
         raise ValueError(f"backend must be None, 'triton' or 'tle', got {backend!r}")
     cfg = _resolve_config(config, prob.h_q)
+    tle_on = tle_hooks_enabled() if backend is None else backend == "tle"
+    which = _resolve_kernel(kernel, tle_on, prob, q.dtype, cfg, q.device)
 
     q4, kv4, idx4 = (_as_rank4(t, prob.batched) for t in (q, kv, indices))
     out4, ml3, lse3 = _allocate_outputs(q4, prob)
@@ -529,7 +575,10 @@ def sparse_mla_fwd(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_lengt
                                        out4, ml3, lse3, prob, cfg)
         hooks = contextlib.nullcontext() if backend is None else tle_hooks(backend == "tle")
         with hooks, torch.cuda.device(q.device):
-            _sparse_mla_fwd_kernel[grid](**args, num_warps=cfg.num_warps, num_stages=cfg.num_stages)
+            if which == "ws":
+                _ws_kernel()[grid](**args, num_warps=4)
+            else:
+                _sparse_mla_fwd_kernel[grid](**args, num_warps=cfg.num_warps, num_stages=cfg.num_stages)
 
     if prob.batched:
         return out4, ml3, lse3
@@ -540,7 +589,7 @@ def sparse_mla_fwd(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_lengt
 # Ahead-of-time source (CPU-only compile checks, IR capture)
 # --------------------------------------------------------------------------------------------------
 def kernel_source(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_length=None, *, config=None,
-                  target=None):
+                  target=None, kernel: str = "tl"):
     """The ``(ASTSource, options)`` the JIT would compile for this call, without a GPU.
 
     Tensors may live on any device; ``device="meta"`` tensors describe large problems for free
@@ -549,6 +598,7 @@ def kernel_source(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_length
     by Triton's own argument binder, so it matches a real launch exactly.
     Compile with ``triton.compile(src, target=GPUTarget("cuda", 90, 32), options=options)``;
     wrap that in ``tle_hooks(False)`` for the plain-Triton binary (``import tle`` enables TLE).
+    ``kernel``: ``"tl"`` (the plain kernel) or ``"ws"`` (TLE's warp-specialized Gluon kernel).
     """
     from triton.backends.compiler import GPUTarget
     from triton.compiler.compiler import ASTSource, make_backend
@@ -563,11 +613,16 @@ def kernel_source(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_length
     args, _ = _kernel_arguments(q4, kv4, idx4, _small_contiguous(attn_sink), _small_contiguous(topk_length),
                                 out4, ml3, lse3, prob, cfg)
 
-    kernel = _sparse_mla_fwd_kernel
+    which = _resolve_kernel(kernel, True, prob, q.dtype, cfg)
+    if which == "ws":
+        from triton.experimental.gluon._runtime import GluonASTSource
+
+        fn, source_cls, launch_opts = _ws_kernel(), GluonASTSource, dict(num_warps=4)
+    else:
+        fn, source_cls = _sparse_mla_fwd_kernel, ASTSource
+        launch_opts = dict(num_warps=cfg.num_warps, num_stages=cfg.num_stages)
     backend = make_backend(target or GPUTarget("cuda", 90, 32))
-    binder = create_function_from_signature(kernel.signature, kernel.params, backend)
-    launch_opts = dict(num_warps=cfg.num_warps, num_stages=cfg.num_stages)
+    binder = create_function_from_signature(fn.signature, fn.params, backend)
     bound_args, specialization, options = binder(**args, **launch_opts)
-    options, signature, constexprs, attrs = kernel._pack_args(backend, launch_opts, bound_args, specialization,
-                                                              options)
-    return ASTSource(kernel, signature, constexprs, attrs), options.__dict__
+    options, signature, constexprs, attrs = fn._pack_args(backend, launch_opts, bound_args, specialization, options)
+    return source_cls(fn, signature, constexprs, attrs), options.__dict__

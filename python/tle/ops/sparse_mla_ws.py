@@ -1,0 +1,361 @@
+"""Warp-specialized sparse MLA forward for Hopper, written in Gluon from TLE's building blocks.
+
+One CTA = one (batch, query token, 64-head block); three warpgroups:
+
+* producer (``_producer``): gathers the token's KV rows 64 at a time with cp.async into a 2-slot
+  ring of NVMMA-swizzled tiles (``tle.gluon.gather``), block ``2t + j`` into slot ``j``;
+* consumer 0 (default partition, ``_consumer0``) owns the even blocks and output columns
+  [0, 256); consumer 1 (``_consumer1``) owns the odd blocks and columns [256, 512).
+
+Each block's ``Q K^T`` (64 x 64 x d_qk) is computed once, by the warpgroup that owns the block,
+so the two consumers' ``Q K^T`` and softmax phases interleave: while one runs its softmax the
+tensor cores run the other's GEMMs. ``P`` stays in registers for the owner's half of ``P V``
+(register-A WGMMA) and goes through shared memory for the other half (the other warpgroup's
+WGMMA); with d_qk = 576 it is written over the block's RoPE tile, which is dead after ``Q K^T``.
+
+Online softmax across the pair (base 2, scores pre-scaled by ``sm_scale * log2 e``):
+consumer 0 computes ``m0 = max(m, rowmax S0)`` and publishes it; consumer 1 computes
+``m1 = max(m0, rowmax S1)`` and publishes it; consumer 0 rescales its ``P0`` (and its output) from
+``m0`` to ``m1`` before sharing ``P0``. Both end every pair normalized to ``m1``; each keeps its own
+row-sum partial, added in the epilogue.
+
+Barrier protocol (one completion per pair ``t``; waiters use phase ``t & 1``):
+``ready[j]`` (128 producer threads, cp.async arrivals) -> consumers; ``free[j]`` (one arrival
+per consumer, after its last WGMMA on slot ``j``) -> producer; ``max0``/``max1``/``p0``/``p1``
+between the consumers. No side can run a full phase ahead of a waiter: every signal of pair
+``t + 1`` is issued after its sender waited on a signal the receiver sends after its own wait
+of pair ``t``.
+"""
+from __future__ import annotations
+
+from triton.experimental import gluon
+from triton.experimental.gluon import language as gl
+from triton.experimental.gluon.language.nvidia.hopper import (
+    fence_async_shared,
+    mbarrier,
+    warpgroup_mma,
+    warpgroup_mma_wait,
+)
+
+from tle.gluon import (
+    arrive_when_copies_land,
+    gather_rows_async,
+    loop_variant,
+    publish_for_wgmma,
+    publish_rows,
+    receive_rows,
+    signal,
+    wait_async_tile,
+)
+
+CONSUMER_REGS = gl.constexpr(200)  # O half (128) + S (32) + P + softmax state
+PRODUCER_REGS = gl.constexpr(72)  # 3 x 216 + 72 = 64 x 1024 / 128 - 8: the whole register file
+
+# barrier slots in the CTA's mbarrier array
+_READY = gl.constexpr(0)  # + slot
+_FREE = gl.constexpr(2)  # + slot
+_Q_READY = gl.constexpr(4)
+_MAX0 = gl.constexpr(5)
+_MAX1 = gl.constexpr(6)
+_P0 = gl.constexpr(7)
+_P1 = gl.constexpr(8)
+_L0 = gl.constexpr(9)
+_L1 = gl.constexpr(10)
+_NUM_BARS = gl.constexpr(11)
+
+
+@gluon.jit
+def _qk(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, zero, slot, s_layout: gl.constexpr, D_ROPE: gl.constexpr):
+    """Issue S = Q K^T for the block in ``slot`` (async, 2 or 3 WGMMA groups).
+
+    ``zero`` and ``slot`` come from :func:`tle.gluon.loop_variant`: the descriptors are computed
+    here, not hoisted out of the loop."""
+    acc = gl.zeros([64, 64], gl.float32, s_layout)
+    acc = warpgroup_mma(q_lo.index(zero), kv_lo.index(slot).permute((1, 0)), acc, use_acc=False, is_async=True)
+    acc = warpgroup_mma(q_hi.index(zero), kv_hi.index(slot).permute((1, 0)), acc, is_async=True)
+    if D_ROPE > 0:
+        acc = warpgroup_mma(q_rope.index(zero), kv_rope.index(slot).permute((1, 0)), acc, is_async=True)
+    return acc
+
+
+@gluon.jit
+def _masked_scores(s, bias_buf, qk_scale_log2, col_layout: gl.constexpr):
+    # bias: 0 for a valid row of the block, -inf for an invalid one (written by the producer)
+    bias = bias_buf.load(col_layout)
+    return s * qk_scale_log2 + bias[None, :]
+
+
+@gluon.jit
+def _exp_base(m):
+    # subtract 0 while nothing valid has been seen: never -inf - -inf
+    return gl.where(m == float("-inf"), 0.0, m)
+
+
+@gluon.jit
+def _store_output(o, l_total, m, out_ptr, out_row, stride_oh, COL0: gl.constexpr, sink_ptr, h0,
+                  HAS_SINK: gl.constexpr, o_layout: gl.constexpr):
+    row_l: gl.constexpr = gl.SliceLayout(1, o_layout)
+    col_l: gl.constexpr = gl.SliceLayout(0, o_layout)
+    l_o = gl.convert_layout(l_total, row_l)
+    m_o = gl.convert_layout(m, row_l)
+    has_any = m_o > float("-inf")
+    l_safe = gl.where(has_any, l_o, 1.0)
+    scale = 1.0 / l_safe
+    heads = h0 + gl.arange(0, 64, layout=row_l)
+    if HAS_SINK:
+        lse2 = m_o + gl.log2(l_safe)
+        sink = gl.load(sink_ptr + heads)
+        z = gl.where(has_any, sink * 1.4426950408889634 - lse2, 0.0)
+        scale = scale / (1.0 + gl.exp2(z))
+    out = o * scale[:, None]
+    cols = COL0 + gl.arange(0, 256, layout=col_l)
+    ptrs = out_ptr + out_row + heads[:, None] * stride_oh + cols[None, :]
+    gl.store(ptrs, out.to(out_ptr.dtype.element_ty))
+
+
+@gluon.jit
+def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
+               npairs, qk_scale_log2,
+               out_ptr, out_row, stride_oh, stat_ptr_lse, stat_ptr_max, sink_ptr, h0,
+               D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr):
+    s_layout: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, 64, 16])
+    o_layout: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1],
+                                                        instr_shape=[16, 256, 16])
+    p_op_layout: gl.constexpr = gl.DotOperandLayout(operand_index=0, parent=o_layout, k_width=2)
+    row_l: gl.constexpr = gl.SliceLayout(1, s_layout)
+    col_l: gl.constexpr = gl.SliceLayout(0, s_layout)
+    orow_l: gl.constexpr = gl.SliceLayout(1, o_layout)
+    dtype: gl.constexpr = q_lo.dtype
+
+    m = gl.full([64], float("-inf"), gl.float32, row_l)
+    l = gl.zeros([64], gl.float32, row_l)
+    o = gl.zeros([64, 256], gl.float32, o_layout)
+    s = gl.zeros([64, 64], gl.float32, s_layout)
+
+    mbarrier.wait(bars.index(_Q_READY), 0)
+    fence_async_shared()
+    if npairs > 0:
+        wait_async_tile(bars.index(_READY + 0), 0)
+        s = _qk(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, 0, 0, s_layout, D_ROPE)
+        s = warpgroup_mma_wait(0, deps=[s])
+
+    for t in range(npairs):
+        ph = t & 1
+        z = loop_variant(t - t)
+        # ---- softmax of block 2t against the running max --------------------------------------
+        sc = _masked_scores(s, bias.index(0), qk_scale_log2, col_l)
+        m0 = gl.maximum(m, gl.max(sc, 1))
+        publish_rows(stats.index(0), m0, bars.index(_MAX0))
+        alpha = gl.exp2(m - _exp_base(m0))
+        p = gl.exp2(sc - _exp_base(m0)[:, None])
+        l = l * alpha + gl.sum(p, 1)
+        o = o * gl.convert_layout(alpha, orow_l)[:, None]
+        # ---- O[:, :256] += P0 V0 (P0 from registers) ---------------------------------------------
+        p_op = gl.convert_layout(p.to(dtype), p_op_layout)
+        o = warpgroup_mma(p_op, kv_lo.index(z), o, is_async=True)
+        o = warpgroup_mma_wait(0, deps=[o])
+        signal(bars.index(_FREE + 0))
+        # ---- rebase P0 to consumer 1's max and share it ------------------------------------------
+        m1 = receive_rows(stats.index(1), bars.index(_MAX1), ph, row_l)
+        beta = gl.exp2(m0 - _exp_base(m1))
+        p_buf.index(z).store((p * beta[:, None]).to(dtype))
+        publish_for_wgmma(bars.index(_P0))
+        # ---- O[:, :256] += P1 V1 (P1 from consumer 1, in shared memory) --------------------------
+        mbarrier.wait(bars.index(_P1), ph)
+        o = o * gl.convert_layout(beta, orow_l)[:, None]
+        l = l * beta
+        m = m1
+        if t + 1 < npairs:
+            # the next even block's Q K^T is queued behind P1 V1 (both async)
+            o = warpgroup_mma(p_buf.index(z + 1), kv_lo.index(z + 1), o, is_async=True)
+            wait_async_tile(bars.index(_READY + 0), ph ^ 1)
+            s = _qk(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, z, z, s_layout, D_ROPE)
+            if D_ROPE > 0:
+                o = warpgroup_mma_wait(3, deps=[o])
+            else:
+                o = warpgroup_mma_wait(2, deps=[o])
+            signal(bars.index(_FREE + 1))
+            s = warpgroup_mma_wait(0, deps=[s])
+        else:
+            o = warpgroup_mma(p_buf.index(z + 1), kv_lo.index(z + 1), o, is_async=True)
+            o = warpgroup_mma_wait(0, deps=[o])
+            signal(bars.index(_FREE + 1))
+
+    # ---- epilogue: add the row-sum partials, store O[:, :256], lse and max_logits ---------------
+    publish_rows(stats.index(2), l, bars.index(_L0))
+    l1 = receive_rows(stats.index(3), bars.index(_L1), 0, row_l)
+    l_total = l + l1
+    _store_output(o, l_total, m, out_ptr, out_row, stride_oh, 0, sink_ptr, h0, HAS_SINK, o_layout)
+    has_any = m > float("-inf")
+    l_safe = gl.where(has_any, l_total, 1.0)
+    lse2 = gl.where(has_any, m + gl.log2(l_safe), float("inf"))
+    heads = gl.arange(0, 64, layout=row_l)
+    gl.store(stat_ptr_lse + heads, lse2 * 0.6931471805599453)
+    gl.store(stat_ptr_max + heads, m * 0.6931471805599453)
+
+
+@gluon.jit
+def _consumer1(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
+               npairs, qk_scale_log2,
+               out_ptr, out_row, stride_oh, sink_ptr, h0,
+               D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr):
+    s_layout: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, 64, 16])
+    o_layout: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1],
+                                                        instr_shape=[16, 256, 16])
+    p_op_layout: gl.constexpr = gl.DotOperandLayout(operand_index=0, parent=o_layout, k_width=2)
+    row_l: gl.constexpr = gl.SliceLayout(1, s_layout)
+    col_l: gl.constexpr = gl.SliceLayout(0, s_layout)
+    orow_l: gl.constexpr = gl.SliceLayout(1, o_layout)
+    dtype: gl.constexpr = q_lo.dtype
+
+    m = gl.full([64], float("-inf"), gl.float32, row_l)
+    l = gl.zeros([64], gl.float32, row_l)
+    o = gl.zeros([64, 256], gl.float32, o_layout)
+
+    mbarrier.wait(bars.index(_Q_READY), 0)
+    fence_async_shared()
+    for t in range(npairs):
+        ph = t & 1
+        z = loop_variant(t - t)
+        wait_async_tile(bars.index(_READY + 1), ph)
+        s = _qk(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, z, z + 1, s_layout, D_ROPE)
+        s = warpgroup_mma_wait(0, deps=[s])
+        sc = _masked_scores(s, bias.index(1), qk_scale_log2, col_l)
+        m0 = receive_rows(stats.index(0), bars.index(_MAX0), ph, row_l)
+        m1 = gl.maximum(m0, gl.max(sc, 1))
+        publish_rows(stats.index(1), m1, bars.index(_MAX1))
+        alpha = gl.exp2(m - _exp_base(m1))
+        p = gl.exp2(sc - _exp_base(m1)[:, None])
+        l = l * alpha + gl.sum(p, 1)
+        o = o * gl.convert_layout(alpha, orow_l)[:, None]
+        m = m1
+        # ---- O[:, 256:] += P1 V1 (registers), then += P0 V0 (consumer 0's P0, shared) ------------
+        p_lo = p.to(dtype)
+        o = warpgroup_mma(gl.convert_layout(p_lo, p_op_layout), kv_hi.index(z + 1), o, is_async=True)
+        p_buf.index(z + 1).store(p_lo)
+        mbarrier.wait(bars.index(_P0), ph)
+        o = warpgroup_mma(p_buf.index(z), kv_hi.index(z), o, is_async=True)
+        publish_for_wgmma(bars.index(_P1))
+        o = warpgroup_mma_wait(1, deps=[o])
+        signal(bars.index(_FREE + 1))
+        o = warpgroup_mma_wait(0, deps=[o])
+        signal(bars.index(_FREE + 0))
+
+    l0 = receive_rows(stats.index(2), bars.index(_L0), 0, row_l)
+    publish_rows(stats.index(3), l, bars.index(_L1))
+    _store_output(o, l + l0, m, out_ptr, out_row, stride_oh, 256, sink_ptr, h0, HAS_SINK, o_layout)
+
+
+@gluon.jit
+def _producer(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, bias, bars,
+              q_row_ptr, stride_qh, kv_base, idx_row, n_idx, npairs, s_kv, stride_kvs,
+              D_ROPE: gl.constexpr, INDEX_64: gl.constexpr):
+    # 4 warps x [4 rows, 8 threads x 8 elements]: every cp.async moves 16 bytes
+    cp_layout: gl.constexpr = gl.BlockedLayout([1, 8], [4, 8], [4, 1], [1, 0])
+    rows_l: gl.constexpr = gl.SliceLayout(1, cp_layout)
+
+    heads = gl.arange(0, 64, layout=rows_l)
+    q_off = heads * stride_qh
+    q_valid = heads >= 0
+    gather_rows_async(q_lo.index(0), q_hi.index(0), q_rope.index(0), q_row_ptr, q_off, q_valid, 256, D_ROPE,
+                      cp_layout)
+    arrive_when_copies_land(bars.index(_Q_READY))
+
+    for t in range(npairs):
+        for j in gl.static_range(2):
+            offs = (2 * t + j) * 64 + gl.arange(0, 64, layout=rows_l)
+            idx = gl.load(idx_row + offs, mask=offs < n_idx, other=-1)
+            valid = (idx >= 0) & (idx < s_kv)
+            if INDEX_64:
+                row_off = idx.to(gl.int64) * stride_kvs
+            else:
+                row_off = idx * stride_kvs
+            if t > 0:
+                mbarrier.wait(bars.index(_FREE + j), (t - 1) & 1)
+            gather_rows_async(kv_lo.index(j), kv_hi.index(j), kv_rope.index(j), kv_base, row_off, valid,
+                              256, D_ROPE, cp_layout)
+            arrive_when_copies_land(bars.index(_READY + j))
+            bias.index(j).store(gl.where(valid, 0.0, float("-inf")))
+            signal(bars.index(_READY + j))
+
+
+@gluon.jit
+def sparse_mla_ws_kernel(
+    q_ptr, kv_ptr, idx_ptr, sink_ptr, topk_len_ptr,
+    out_ptr, max_logits_ptr, lse_ptr,
+    s_q, h_q, s_kv, topk,
+    stride_qb, stride_qs, stride_qh,
+    stride_kvb, stride_kvs,
+    stride_ib, stride_is,
+    stride_tlb,
+    stride_ob, stride_os, stride_oh,
+    stride_lb, stride_ls,
+    qk_scale_log2,
+    D_V: gl.constexpr, D_ROPE: gl.constexpr,
+    BLOCK_H: gl.constexpr, BLOCK_K: gl.constexpr,
+    EVEN_H: gl.constexpr, HAS_SINK: gl.constexpr, HAS_TOPK_LENGTH: gl.constexpr,
+    INDEX_64: gl.constexpr,
+):
+    gl.static_assert(D_V == 512, "the warp-specialized kernel splits d_v = 512 over two warpgroups")
+    gl.static_assert(BLOCK_H == 64, "64 heads per CTA")
+    gl.static_assert(BLOCK_K == 64, "64 KV rows per block")
+    gl.static_assert(EVEN_H, "h_q must be a multiple of 64")
+    pid = gl.program_id(0)
+    n_hblocks = h_q // 64
+    hblock = pid % n_hblocks
+    row = pid // n_hblocks
+    tok = (row % s_q).to(gl.int64)
+    b = (row // s_q).to(gl.int64)
+    h0 = hblock * 64
+
+    n_idx = topk
+    if HAS_TOPK_LENGTH:
+        n_idx = gl.load(topk_len_ptr + b * stride_tlb + tok)
+        n_idx = gl.minimum(gl.maximum(n_idx, 0), topk)
+    npairs = (n_idx + 127) // 128
+
+    dtype: gl.constexpr = q_ptr.dtype.element_ty
+    smem: gl.constexpr = gl.NVMMASharedLayout(swizzle_byte_width=128, element_bitwidth=16, rank=2)
+    # Q as one-slot arrays: consumers index them with loop_variant(0) (see tle.gluon.loop_variant)
+    q_lo = gl.allocate_shared_memory(dtype, [1, 64, 256], smem)
+    q_hi = gl.allocate_shared_memory(dtype, [1, 64, 256], smem)
+    kv_lo = gl.allocate_shared_memory(dtype, [2, 64, 256], smem)
+    kv_hi = gl.allocate_shared_memory(dtype, [2, 64, 256], smem)
+    if D_ROPE > 0:
+        q_rope = gl.allocate_shared_memory(dtype, [1, 64, D_ROPE], smem)
+        kv_rope = gl.allocate_shared_memory(dtype, [2, 64, D_ROPE], smem)
+        p_buf = kv_rope  # P of block j is written over slot j's RoPE tile once Q K^T has read it
+    else:
+        q_rope = q_lo
+        kv_rope = kv_lo
+        p_buf = gl.allocate_shared_memory(dtype, [2, 64, 64], smem)
+    stat_layout: gl.constexpr = gl.SwizzledSharedLayout(vec=1, per_phase=1, max_phase=1, order=[0])
+    stats = gl.allocate_shared_memory(gl.float32, [4, 64], stat_layout)
+    bias = gl.allocate_shared_memory(gl.float32, [2, 64], stat_layout)
+    bars = gl.allocate_shared_memory(gl.int64, [_NUM_BARS, 1], mbarrier.MBarrierLayout())
+    for i in gl.static_range(2):
+        mbarrier.init(bars.index(_READY + i), count=128 + 1)  # cp.async arrivals + the bias store
+        mbarrier.init(bars.index(_FREE + i), count=2)
+    mbarrier.init(bars.index(_Q_READY), count=128)
+    for i in gl.static_range(_MAX0, _NUM_BARS):
+        mbarrier.init(bars.index(i), count=1)
+
+    idx_row = idx_ptr + b * stride_ib + tok * stride_is
+    kv_base = kv_ptr + b * stride_kvb
+    q_row_ptr = q_ptr + b * stride_qb + tok * stride_qs + h0 * stride_qh
+    out_row = b * stride_ob + tok * stride_os
+    stat_off = b * stride_lb + tok * stride_ls + h0
+
+    gl.warp_specialize([
+        (_consumer0, (q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
+                      npairs, qk_scale_log2,
+                      out_ptr, out_row, stride_oh, lse_ptr + stat_off, max_logits_ptr + stat_off, sink_ptr, h0,
+                      D_ROPE, HAS_SINK)),
+        (_consumer1, (q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
+                      npairs, qk_scale_log2,
+                      out_ptr, out_row, stride_oh, sink_ptr, h0,
+                      D_ROPE, HAS_SINK)),
+        (_producer, (q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, bias, bars,
+                     q_row_ptr, stride_qh, kv_base, idx_row, n_idx, npairs, s_kv, stride_kvs,
+                     D_ROPE, INDEX_64)),
+    ], [4, 4], [CONSUMER_REGS, PRODUCER_REGS])
