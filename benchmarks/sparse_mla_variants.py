@@ -1,6 +1,6 @@
 """TLE pipeline variants of the sparse MLA kernel, as user providers for `python -m tle.bench`.
 
-Each provider runs the same Triton kernel compiled through TLE with one pipeline variant, so a
+Each provider runs the plain Triton kernel (kernel="tl") compiled through TLE with one pipeline variant, so a
 single benchmark run measures what each TLE step contributes (METHOD: one run, ratios):
 
     python -m tle.bench sparse-mla --provider benchmarks.sparse_mla_variants:no_early_copies ...
@@ -47,7 +47,7 @@ def no_materialize(q, kv, indices, sm_scale, d_v):
     saved = tle_pipeline.pipelines()
     tle_pipeline.disable_auto()
     try:
-        return sparse_mla_fwd(q, kv, indices, sm_scale, d_v, backend="tle")
+        return sparse_mla_fwd(q, kv, indices, sm_scale, d_v, backend="tle", kernel="tl")
     finally:
         if saved:
             tle_pipeline.auto(stages=2)
@@ -55,21 +55,21 @@ def no_materialize(q, kv, indices, sm_scale, d_v):
 
 def no_early_copies(q, kv, indices, sm_scale, d_v):
     with _tle(PIPELINE_NO_EARLY_COPIES):
-        return sparse_mla_fwd(q, kv, indices, sm_scale, d_v, backend="tle")
+        return sparse_mla_fwd(q, kv, indices, sm_scale, d_v, backend="tle", kernel="tl")
 
 
 def no_chain_waits(q, kv, indices, sm_scale, d_v):
     with _tle(PIPELINE_NO_CHAIN):
-        return sparse_mla_fwd(q, kv, indices, sm_scale, d_v, backend="tle")
+        return sparse_mla_fwd(q, kv, indices, sm_scale, d_v, backend="tle", kernel="tl")
 
 
 def split_only(q, kv, indices, sm_scale, d_v):
     with _tle(PIPELINE_SPLIT_ONLY):
-        return sparse_mla_fwd(q, kv, indices, sm_scale, d_v, backend="tle")
+        return sparse_mla_fwd(q, kv, indices, sm_scale, d_v, backend="tle", kernel="tl")
 
 
 def split_at_accelerate_matmul(q, kv, indices, sm_scale, d_v):
     """tle-split-dot-warps placed right after Triton's accelerate_matmul (before its layout
     optimizations and pipeliner) in addition to the default post-TTGIR pipeline."""
     with _tle(split_after_accelerate_matmul=True):
-        return sparse_mla_fwd(q, kv, indices, sm_scale, d_v, backend="tle")
+        return sparse_mla_fwd(q, kv, indices, sm_scale, d_v, backend="tle", kernel="tl")

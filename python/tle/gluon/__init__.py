@@ -18,6 +18,8 @@ from .gather import gather_rows_async, gather_tile_async  # noqa: F401
 from .handoff import (  # noqa: F401
     arrive_when_copies_land,
     loop_variant,
+    named_barrier_arrive,
+    named_barrier_sync,
     publish_for_wgmma,
     publish_rows,
     receive_rows,

@@ -78,3 +78,20 @@ def loop_variant(x):
     next to its WGMMA, where ptxas moves it to a uniform register.
     """
     return gl.inline_asm_elementwise("mov.b32 $0, $1;", "=r,r", [x], dtype=gl.int32, is_pure=False, pack=1)
+
+
+# Named hardware barriers between two partitions (PTX ``bar.arrive`` / ``bar.sync`` with a thread
+# count): the cheapest one-way hand-off when both sides always meet in the same order. ``bar.arrive``
+# does not block and releases the arriving threads' prior shared-memory writes to the threads that
+# complete ``bar.sync`` on the same id. Triton numbers its own partition barriers from 0 upwards,
+# so TLE kernels take ids from the top of the 16 the hardware has.
+@gluon.jit
+def named_barrier_arrive(bar_id: gl.constexpr, num_threads: gl.constexpr):
+    gl.inline_asm_elementwise(f"bar.arrive {bar_id}, {num_threads};", "=r", [], dtype=gl.int32, is_pure=False,
+                              pack=1)
+
+
+@gluon.jit
+def named_barrier_sync(bar_id: gl.constexpr, num_threads: gl.constexpr):
+    gl.inline_asm_elementwise(f"bar.sync {bar_id}, {num_threads};", "=r", [], dtype=gl.int32, is_pure=False,
+                              pack=1)

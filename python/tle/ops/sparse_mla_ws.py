@@ -40,7 +40,10 @@ from triton.experimental.gluon.language.nvidia.hopper import (
 from tle.gluon import (
     arrive_when_copies_land,
     gather_rows_async,
+    gather_tile_async,
     loop_variant,
+    named_barrier_arrive,
+    named_barrier_sync,
     publish_for_wgmma,
     publish_rows,
     receive_rows,
@@ -51,30 +54,65 @@ from tle.gluon import (
 CONSUMER_REGS = gl.constexpr(200)  # O half (128) + S (32) + P + softmax state
 PRODUCER_REGS = gl.constexpr(72)  # 3 x 216 + 72 = 64 x 1024 / 128 - 8: the whole register file
 
-# barrier slots in the CTA's mbarrier array
-_READY = gl.constexpr(0)  # + slot
-_FREE = gl.constexpr(2)  # + slot
-_Q_READY = gl.constexpr(4)
-_MAX0 = gl.constexpr(5)
-_MAX1 = gl.constexpr(6)
-_P0 = gl.constexpr(7)
-_P1 = gl.constexpr(8)
-_L0 = gl.constexpr(9)
-_L1 = gl.constexpr(10)
-_NUM_BARS = gl.constexpr(11)
+# barrier slots in the CTA's mbarrier array. Each ring slot is filled and released in two halves:
+# the "early" half is the part of V its owner multiplies with its own P (slot 0: columns
+# [0, 256), slot 1: [256, 512)); it is free as soon as the owner's register-P WGMMA is done, so
+# the producer refills it while the rest of the pair runs. The "late" half (the other 256
+# columns + the RoPE tile, which carries the shared P) is free only after the other consumer's
+# WGMMA. Q K^T starts on the early half.
+_READY_EARLY = gl.constexpr(0)  # + slot
+_READY_LATE = gl.constexpr(2)  # + slot
+_FREE_EARLY = gl.constexpr(4)  # + slot
+_FREE_LATE = gl.constexpr(6)  # + slot
+_Q_READY = gl.constexpr(8)
+_MAX0 = gl.constexpr(9)
+_MAX1 = gl.constexpr(10)
+_P0 = gl.constexpr(11)
+_P1 = gl.constexpr(12)
+_L0 = gl.constexpr(13)
+_L1 = gl.constexpr(14)
+_NUM_BARS = gl.constexpr(15)
+# consumer <-> consumer hand-offs (_MAX0 .. _P1) on named hardware barriers: ids 12 .. 15
+_NAMED_BASE = gl.constexpr(12)
 
 
 @gluon.jit
-def _qk(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, zero, slot, s_layout: gl.constexpr, D_ROPE: gl.constexpr):
-    """Issue S = Q K^T for the block in ``slot`` (async, 2 or 3 WGMMA groups).
+def _hand_over(bars, BAR: gl.constexpr, NAMED: gl.constexpr, FOR_WGMMA: gl.constexpr):
+    """This consumer's shared-memory writes are done: release them to the other consumer."""
+    if FOR_WGMMA:
+        fence_async_shared()
+    if NAMED:
+        named_barrier_arrive(_NAMED_BASE + BAR - _MAX0, 256)
+    else:
+        gl.thread_barrier()
+        mbarrier.arrive(bars.index(BAR), count=1)
 
-    ``zero`` and ``slot`` come from :func:`tle.gluon.loop_variant`: the descriptors are computed
-    here, not hoisted out of the loop."""
+
+@gluon.jit
+def _take_over(bars, BAR: gl.constexpr, phase, NAMED: gl.constexpr):
+    """Wait for the other consumer's :func:`_hand_over` of ``BAR`` (pair phase ``phase``)."""
+    if NAMED:
+        named_barrier_sync(_NAMED_BASE + BAR - _MAX0, 256)
+    else:
+        mbarrier.wait(bars.index(BAR), phase)
+
+
+@gluon.jit
+def _qk(q_early, k_early, q_late, k_late, q_rope, k_rope, bars, slot: gl.constexpr, phase, zero, kslot,
+        s_layout: gl.constexpr, D_ROPE: gl.constexpr):
+    """Issue S = Q K^T for the block in ring slot ``slot`` (async, 2 or 3 WGMMA groups): the
+    early half as soon as it has landed, then the late half and the RoPE tile.
+
+    ``zero`` / ``kslot`` (= 0 / ``slot``) come from :func:`tle.gluon.loop_variant`, so the smem
+    descriptors are computed here instead of being hoisted out of the loop."""
     acc = gl.zeros([64, 64], gl.float32, s_layout)
-    acc = warpgroup_mma(q_lo.index(zero), kv_lo.index(slot).permute((1, 0)), acc, use_acc=False, is_async=True)
-    acc = warpgroup_mma(q_hi.index(zero), kv_hi.index(slot).permute((1, 0)), acc, is_async=True)
+    wait_async_tile(bars.index(_READY_EARLY + slot), phase)
+    acc = warpgroup_mma(q_early.index(zero), k_early.index(kslot).permute((1, 0)), acc, use_acc=False,
+                        is_async=True)
+    wait_async_tile(bars.index(_READY_LATE + slot), phase)
+    acc = warpgroup_mma(q_late.index(zero), k_late.index(kslot).permute((1, 0)), acc, is_async=True)
     if D_ROPE > 0:
-        acc = warpgroup_mma(q_rope.index(zero), kv_rope.index(slot).permute((1, 0)), acc, is_async=True)
+        acc = warpgroup_mma(q_rope.index(zero), k_rope.index(kslot).permute((1, 0)), acc, is_async=True)
     return acc
 
 
@@ -117,7 +155,7 @@ def _store_output(o, l_total, m, out_ptr, out_row, stride_oh, COL0: gl.constexpr
 def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
                npairs, qk_scale_log2,
                out_ptr, out_row, stride_oh, stat_ptr_lse, stat_ptr_max, sink_ptr, h0,
-               D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr):
+               D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr, NAMED: gl.constexpr):
     s_layout: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, 64, 16])
     o_layout: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1],
                                                         instr_shape=[16, 256, 16])
@@ -135,8 +173,7 @@ def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
     mbarrier.wait(bars.index(_Q_READY), 0)
     fence_async_shared()
     if npairs > 0:
-        wait_async_tile(bars.index(_READY + 0), 0)
-        s = _qk(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, 0, 0, s_layout, D_ROPE)
+        s = _qk(q_lo, kv_lo, q_hi, kv_hi, q_rope, kv_rope, bars, 0, 0, 0, 0, s_layout, D_ROPE)
         s = warpgroup_mma_wait(0, deps=[s])
 
     for t in range(npairs):
@@ -145,7 +182,8 @@ def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
         # ---- softmax of block 2t against the running max --------------------------------------
         sc = _masked_scores(s, bias.index(0), qk_scale_log2, col_l)
         m0 = gl.maximum(m, gl.max(sc, 1))
-        publish_rows(stats.index(0), m0, bars.index(_MAX0))
+        stats.index(0).store(m0)
+        _hand_over(bars, _MAX0, NAMED, False)
         alpha = gl.exp2(m - _exp_base(m0))
         p = gl.exp2(sc - _exp_base(m0)[:, None])
         l = l * alpha + gl.sum(p, 1)
@@ -154,32 +192,32 @@ def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
         p_op = gl.convert_layout(p.to(dtype), p_op_layout)
         o = warpgroup_mma(p_op, kv_lo.index(z), o, is_async=True)
         o = warpgroup_mma_wait(0, deps=[o])
-        signal(bars.index(_FREE + 0))
+        signal(bars.index(_FREE_EARLY + 0))
         # ---- rebase P0 to consumer 1's max and share it ------------------------------------------
-        m1 = receive_rows(stats.index(1), bars.index(_MAX1), ph, row_l)
+        _take_over(bars, _MAX1, ph, NAMED)
+        m1 = stats.index(1).load(row_l)
         beta = gl.exp2(m0 - _exp_base(m1))
         p_buf.index(z).store((p * beta[:, None]).to(dtype))
-        publish_for_wgmma(bars.index(_P0))
+        _hand_over(bars, _P0, NAMED, True)
         # ---- O[:, :256] += P1 V1 (P1 from consumer 1, in shared memory) --------------------------
-        mbarrier.wait(bars.index(_P1), ph)
+        _take_over(bars, _P1, ph, NAMED)
         o = o * gl.convert_layout(beta, orow_l)[:, None]
         l = l * beta
         m = m1
         if t + 1 < npairs:
             # the next even block's Q K^T is queued behind P1 V1 (both async)
             o = warpgroup_mma(p_buf.index(z + 1), kv_lo.index(z + 1), o, is_async=True)
-            wait_async_tile(bars.index(_READY + 0), ph ^ 1)
-            s = _qk(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, z, z, s_layout, D_ROPE)
+            s = _qk(q_lo, kv_lo, q_hi, kv_hi, q_rope, kv_rope, bars, 0, ph ^ 1, z, z, s_layout, D_ROPE)
             if D_ROPE > 0:
                 o = warpgroup_mma_wait(3, deps=[o])
             else:
                 o = warpgroup_mma_wait(2, deps=[o])
-            signal(bars.index(_FREE + 1))
+            signal(bars.index(_FREE_LATE + 1))
             s = warpgroup_mma_wait(0, deps=[s])
         else:
             o = warpgroup_mma(p_buf.index(z + 1), kv_lo.index(z + 1), o, is_async=True)
             o = warpgroup_mma_wait(0, deps=[o])
-            signal(bars.index(_FREE + 1))
+            signal(bars.index(_FREE_LATE + 1))
 
     # ---- epilogue: add the row-sum partials, store O[:, :256], lse and max_logits ---------------
     publish_rows(stats.index(2), l, bars.index(_L0))
@@ -198,7 +236,7 @@ def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
 def _consumer1(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
                npairs, qk_scale_log2,
                out_ptr, out_row, stride_oh, sink_ptr, h0,
-               D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr):
+               D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr, NAMED: gl.constexpr):
     s_layout: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, 64, 16])
     o_layout: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1],
                                                         instr_shape=[16, 256, 16])
@@ -217,13 +255,14 @@ def _consumer1(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
     for t in range(npairs):
         ph = t & 1
         z = loop_variant(t - t)
-        wait_async_tile(bars.index(_READY + 1), ph)
-        s = _qk(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, z, z + 1, s_layout, D_ROPE)
+        s = _qk(q_hi, kv_hi, q_lo, kv_lo, q_rope, kv_rope, bars, 1, ph, z, z + 1, s_layout, D_ROPE)
         s = warpgroup_mma_wait(0, deps=[s])
         sc = _masked_scores(s, bias.index(1), qk_scale_log2, col_l)
-        m0 = receive_rows(stats.index(0), bars.index(_MAX0), ph, row_l)
+        _take_over(bars, _MAX0, ph, NAMED)
+        m0 = stats.index(0).load(row_l)
         m1 = gl.maximum(m0, gl.max(sc, 1))
-        publish_rows(stats.index(1), m1, bars.index(_MAX1))
+        stats.index(1).store(m1)
+        _hand_over(bars, _MAX1, NAMED, False)
         alpha = gl.exp2(m - _exp_base(m1))
         p = gl.exp2(sc - _exp_base(m1)[:, None])
         l = l * alpha + gl.sum(p, 1)
@@ -233,13 +272,13 @@ def _consumer1(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
         p_lo = p.to(dtype)
         o = warpgroup_mma(gl.convert_layout(p_lo, p_op_layout), kv_hi.index(z + 1), o, is_async=True)
         p_buf.index(z + 1).store(p_lo)
-        mbarrier.wait(bars.index(_P0), ph)
+        _take_over(bars, _P0, ph, NAMED)
         o = warpgroup_mma(p_buf.index(z), kv_hi.index(z), o, is_async=True)
-        publish_for_wgmma(bars.index(_P1))
+        _hand_over(bars, _P1, NAMED, True)
         o = warpgroup_mma_wait(1, deps=[o])
-        signal(bars.index(_FREE + 1))
+        signal(bars.index(_FREE_EARLY + 1))
         o = warpgroup_mma_wait(0, deps=[o])
-        signal(bars.index(_FREE + 0))
+        signal(bars.index(_FREE_LATE + 0))
 
     l0 = receive_rows(stats.index(2), bars.index(_L0), 0, row_l)
     publish_rows(stats.index(3), l, bars.index(_L1))
@@ -262,21 +301,44 @@ def _producer(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, bias, bars,
     arrive_when_copies_land(bars.index(_Q_READY))
 
     for t in range(npairs):
-        for j in gl.static_range(2):
-            offs = (2 * t + j) * 64 + gl.arange(0, 64, layout=rows_l)
-            idx = gl.load(idx_row + offs, mask=offs < n_idx, other=-1)
-            valid = (idx >= 0) & (idx < s_kv)
-            if INDEX_64:
-                row_off = idx.to(gl.int64) * stride_kvs
-            else:
-                row_off = idx * stride_kvs
-            if t > 0:
-                mbarrier.wait(bars.index(_FREE + j), (t - 1) & 1)
-            gather_rows_async(kv_lo.index(j), kv_hi.index(j), kv_rope.index(j), kv_base, row_off, valid,
-                              256, D_ROPE, cp_layout)
-            arrive_when_copies_land(bars.index(_READY + j))
-            bias.index(j).store(gl.where(valid, 0.0, float("-inf")))
-            signal(bars.index(_READY + j))
+        ph_prev = (t - 1) & 1
+        offs0 = 2 * t * 64 + gl.arange(0, 64, layout=rows_l)
+        offs1 = offs0 + 64
+        idx0 = gl.load(idx_row + offs0, mask=offs0 < n_idx, other=-1)
+        idx1 = gl.load(idx_row + offs1, mask=offs1 < n_idx, other=-1)
+        valid0 = (idx0 >= 0) & (idx0 < s_kv)
+        valid1 = (idx1 >= 0) & (idx1 < s_kv)
+        if INDEX_64:
+            row0 = idx0.to(gl.int64) * stride_kvs
+            row1 = idx1.to(gl.int64) * stride_kvs
+        else:
+            row0 = idx0 * stride_kvs
+            row1 = idx1 * stride_kvs
+        # in the order the consumers release them: both early halves, then both late halves
+        if t > 0:
+            mbarrier.wait(bars.index(_FREE_EARLY + 0), ph_prev)
+        gather_tile_async(kv_lo.index(0), kv_base, row0, valid0, 0, 256, cp_layout)
+        arrive_when_copies_land(bars.index(_READY_EARLY + 0))
+        if t > 0:
+            mbarrier.wait(bars.index(_FREE_EARLY + 1), ph_prev)
+        gather_tile_async(kv_hi.index(1), kv_base, row1, valid1, 256, 256, cp_layout)
+        arrive_when_copies_land(bars.index(_READY_EARLY + 1))
+        if t > 0:
+            mbarrier.wait(bars.index(_FREE_LATE + 0), ph_prev)
+        gather_tile_async(kv_hi.index(0), kv_base, row0, valid0, 256, 256, cp_layout)
+        if D_ROPE > 0:
+            gather_tile_async(kv_rope.index(0), kv_base, row0, valid0, 512, D_ROPE, cp_layout)
+        arrive_when_copies_land(bars.index(_READY_LATE + 0))
+        bias.index(0).store(gl.where(valid0, 0.0, float("-inf")))
+        signal(bars.index(_READY_LATE + 0))
+        if t > 0:
+            mbarrier.wait(bars.index(_FREE_LATE + 1), ph_prev)
+        gather_tile_async(kv_lo.index(1), kv_base, row1, valid1, 0, 256, cp_layout)
+        if D_ROPE > 0:
+            gather_tile_async(kv_rope.index(1), kv_base, row1, valid1, 512, D_ROPE, cp_layout)
+        arrive_when_copies_land(bars.index(_READY_LATE + 1))
+        bias.index(1).store(gl.where(valid1, 0.0, float("-inf")))
+        signal(bars.index(_READY_LATE + 1))
 
 
 @gluon.jit
@@ -295,6 +357,7 @@ def sparse_mla_ws_kernel(
     BLOCK_H: gl.constexpr, BLOCK_K: gl.constexpr,
     EVEN_H: gl.constexpr, HAS_SINK: gl.constexpr, HAS_TOPK_LENGTH: gl.constexpr,
     INDEX_64: gl.constexpr,
+    NAMED_HANDOFFS: gl.constexpr = True,
 ):
     gl.static_assert(D_V == 512, "the warp-specialized kernel splits d_v = 512 over two warpgroups")
     gl.static_assert(BLOCK_H == 64, "64 heads per CTA")
@@ -334,9 +397,11 @@ def sparse_mla_ws_kernel(
     bias = gl.allocate_shared_memory(gl.float32, [2, 64], stat_layout)
     bars = gl.allocate_shared_memory(gl.int64, [_NUM_BARS, 1], mbarrier.MBarrierLayout())
     for i in gl.static_range(2):
-        mbarrier.init(bars.index(_READY + i), count=128 + 1)  # cp.async arrivals + the bias store
-        mbarrier.init(bars.index(_FREE + i), count=2)
+        mbarrier.init(bars.index(_READY_EARLY + i), count=128)  # cp.async arrivals of the producer
+        mbarrier.init(bars.index(_READY_LATE + i), count=128 + 1)  # ... + its store of the bias
     mbarrier.init(bars.index(_Q_READY), count=128)
+    for i in gl.static_range(_FREE_EARLY, _Q_READY):
+        mbarrier.init(bars.index(i), count=1)  # one consumer releases each half
     for i in gl.static_range(_MAX0, _NUM_BARS):
         mbarrier.init(bars.index(i), count=1)
 
@@ -350,11 +415,11 @@ def sparse_mla_ws_kernel(
         (_consumer0, (q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
                       npairs, qk_scale_log2,
                       out_ptr, out_row, stride_oh, lse_ptr + stat_off, max_logits_ptr + stat_off, sink_ptr, h0,
-                      D_ROPE, HAS_SINK)),
+                      D_ROPE, HAS_SINK, NAMED_HANDOFFS)),
         (_consumer1, (q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
                       npairs, qk_scale_log2,
                       out_ptr, out_row, stride_oh, sink_ptr, h0,
-                      D_ROPE, HAS_SINK)),
+                      D_ROPE, HAS_SINK, NAMED_HANDOFFS)),
         (_producer, (q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, bias, bars,
                      q_row_ptr, stride_qh, kv_base, idx_row, n_idx, npairs, s_kv, stride_kvs,
                      D_ROPE, INDEX_64)),

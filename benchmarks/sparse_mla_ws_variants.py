@@ -1,0 +1,27 @@
+"""Variants of TLE's warp-specialized sparse MLA kernel, as user providers for `python -m tle.bench`.
+
+    python -m tle.bench sparse-mla --provider benchmarks.sparse_mla_ws_variants:mbarrier_handoffs ...
+
+Each provider launches `tle.ops.sparse_mla_ws.sparse_mla_ws_kernel` with one design choice
+switched, so a single benchmark run measures what that choice contributes.
+"""
+import torch
+
+from tle.ops import sparse_mla as sm
+
+
+def _launch(q, kv, indices, sm_scale, d_v, **variant):
+    prob = sm.validate_sparse_mla_inputs(q, kv, indices, sm_scale, d_v)
+    cfg = sm.default_config(prob.h_q)
+    q4, kv4, idx4 = (sm._as_rank4(t, prob.batched) for t in (q, kv, indices))
+    out4, ml3, lse3 = sm._allocate_outputs(q4, prob)
+    args, grid = sm._kernel_arguments(q4, kv4, idx4, None, None, out4, ml3, lse3, prob, cfg)
+    with sm.tle_hooks(True), torch.cuda.device(q.device):
+        sm._ws_kernel()[grid](**args, **variant, num_warps=4)
+    return (out4, ml3, lse3) if prob.batched else (out4[0], ml3[0], lse3[0])
+
+
+def mbarrier_handoffs(q, kv, indices, sm_scale, d_v):
+    """Consumer <-> consumer hand-offs on mbarriers (partition barrier + arrive + try_wait)
+    instead of named hardware barriers."""
+    return _launch(q, kv, indices, sm_scale, d_v, NAMED_HANDOFFS=False)
