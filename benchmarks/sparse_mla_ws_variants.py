@@ -25,3 +25,9 @@ def mbarrier_handoffs(q, kv, indices, sm_scale, d_v):
     """Consumer <-> consumer hand-offs on mbarriers (partition barrier + arrive + try_wait)
     instead of named hardware barriers."""
     return _launch(q, kv, indices, sm_scale, d_v, NAMED_HANDOFFS=False)
+
+
+def share_during_pv(q, kv, indices, sm_scale, d_v):
+    """Consumer 0 takes consumer 1's max and shares P0 while its register-P WGMMA runs (instead
+    of waiting for that WGMMA first)."""
+    return _launch(q, kv, indices, sm_scale, d_v, SHARE_DURING_PV=True)

@@ -29,3 +29,4 @@ def gather_rows_async(dst_lo, dst_hi, dst_tail, base, row_offsets, valid, HALF: 
     gather_tile_async(dst_hi, base, row_offsets, valid, HALF, HALF, layout)
     if TAIL > 0:
         gather_tile_async(dst_tail, base, row_offsets, valid, 2 * HALF, TAIL, layout)
+

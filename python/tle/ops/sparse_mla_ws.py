@@ -155,7 +155,8 @@ def _store_output(o, l_total, m, out_ptr, out_row, stride_oh, COL0: gl.constexpr
 def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
                npairs, qk_scale_log2,
                out_ptr, out_row, stride_oh, stat_ptr_lse, stat_ptr_max, sink_ptr, h0,
-               D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr, NAMED: gl.constexpr):
+               D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr, NAMED: gl.constexpr,
+               SHARE_DURING_PV: gl.constexpr):
     s_layout: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, 64, 16])
     o_layout: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1],
                                                         instr_shape=[16, 256, 16])
@@ -191,14 +192,18 @@ def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
         # ---- O[:, :256] += P0 V0 (P0 from registers) ---------------------------------------------
         p_op = gl.convert_layout(p.to(dtype), p_op_layout)
         o = warpgroup_mma(p_op, kv_lo.index(z), o, is_async=True)
-        o = warpgroup_mma_wait(0, deps=[o])
-        signal(bars.index(_FREE_EARLY + 0))
-        # ---- rebase P0 to consumer 1's max and share it ------------------------------------------
+        if not SHARE_DURING_PV:
+            o = warpgroup_mma_wait(0, deps=[o])
+            signal(bars.index(_FREE_EARLY + 0))
+        # ---- rebase P0 to consumer 1's max and share it (while P0 V0 runs) ----------------------
         _take_over(bars, _MAX1, ph, NAMED)
         m1 = stats.index(1).load(row_l)
         beta = gl.exp2(m0 - _exp_base(m1))
         p_buf.index(z).store((p * beta[:, None]).to(dtype))
         _hand_over(bars, _P0, NAMED, True)
+        if SHARE_DURING_PV:
+            o = warpgroup_mma_wait(0, deps=[o])
+            signal(bars.index(_FREE_EARLY + 0))
         # ---- O[:, :256] += P1 V1 (P1 from consumer 1, in shared memory) --------------------------
         _take_over(bars, _P1, ph, NAMED)
         o = o * gl.convert_layout(beta, orow_l)[:, None]
@@ -358,6 +363,7 @@ def sparse_mla_ws_kernel(
     EVEN_H: gl.constexpr, HAS_SINK: gl.constexpr, HAS_TOPK_LENGTH: gl.constexpr,
     INDEX_64: gl.constexpr,
     NAMED_HANDOFFS: gl.constexpr = True,
+    SHARE_DURING_PV: gl.constexpr = False,
 ):
     gl.static_assert(D_V == 512, "the warp-specialized kernel splits d_v = 512 over two warpgroups")
     gl.static_assert(BLOCK_H == 64, "64 heads per CTA")
@@ -415,7 +421,7 @@ def sparse_mla_ws_kernel(
         (_consumer0, (q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
                       npairs, qk_scale_log2,
                       out_ptr, out_row, stride_oh, lse_ptr + stat_off, max_logits_ptr + stat_off, sink_ptr, h0,
-                      D_ROPE, HAS_SINK, NAMED_HANDOFFS)),
+                      D_ROPE, HAS_SINK, NAMED_HANDOFFS, SHARE_DURING_PV)),
         (_consumer1, (q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
                       npairs, qk_scale_log2,
                       out_ptr, out_row, stride_oh, sink_ptr, h0,
