@@ -10,14 +10,15 @@ import torch
 from tle.ops import sparse_mla as sm
 
 
-def _launch(q, kv, indices, sm_scale, d_v, **variant):
+def _launch(q, kv, indices, sm_scale, d_v, one_tile_per_cta=False, **variant):
     prob = sm.validate_sparse_mla_inputs(q, kv, indices, sm_scale, d_v)
     cfg = sm.default_config(prob.h_q)
     q4, kv4, idx4 = (sm._as_rank4(t, prob.batched) for t in (q, kv, indices))
     out4, ml3, lse3 = sm._allocate_outputs(q4, prob)
     args, grid = sm._kernel_arguments(q4, kv4, idx4, None, None, out4, ml3, lse3, prob, cfg)
+    launch_grid = grid if one_tile_per_cta else sm._ws_grid(grid, q.device)
     with sm.tle_hooks(True), torch.cuda.device(q.device):
-        sm._ws_kernel()[grid](**args, **variant, num_warps=4)
+        sm._ws_kernel()[launch_grid](**args, num_tiles=grid[0], **variant, num_warps=4)
     return (out4, ml3, lse3) if prob.batched else (out4[0], ml3[0], lse3[0])
 
 
@@ -31,3 +32,8 @@ def share_during_pv(q, kv, indices, sm_scale, d_v):
     """Consumer 0 takes consumer 1's max and shares P0 while its register-P WGMMA runs (instead
     of waiting for that WGMMA first)."""
     return _launch(q, kv, indices, sm_scale, d_v, SHARE_DURING_PV=True)
+
+
+def one_tile_per_cta(q, kv, indices, sm_scale, d_v):
+    """Not persistent: one CTA per (token, head block) tile, as FlashMLA launches."""
+    return _launch(q, kv, indices, sm_scale, d_v, one_tile_per_cta=True)

@@ -103,3 +103,38 @@ def test_default_kernel_choice():
         sparse_mla_fwd(q, kv, idx, scale, backend="tle", kernel="ws")
     out = sparse_mla_fwd(q, kv, idx, scale, backend="tle")  # plain kernel, through TLE
     check_against_reference(out, sparse_mla_fwd_reference(q, kv, idx, scale), BF16)
+
+
+def _launch_ws(q, kv, idx, scale, extra, persistent):
+    """Launch the ws kernel directly: persistent (one CTA per SM) or one tile per CTA."""
+    from tle.ops import sparse_mla as sm
+
+    prob = sm.validate_sparse_mla_inputs(q, kv, idx, scale, 512, extra.get("attn_sink"), extra.get("topk_length"))
+    cfg = sm.default_config(prob.h_q)
+    q4, kv4, idx4 = (sm._as_rank4(t, prob.batched) for t in (q, kv, idx))
+    out4, ml3, lse3 = sm._allocate_outputs(q4, prob)
+    args, grid = sm._kernel_arguments(q4, kv4, idx4, extra.get("attn_sink"), extra.get("topk_length"),
+                                      out4, ml3, lse3, prob, cfg)
+    launch = sm._ws_grid(grid, q.device) if persistent else grid
+    with sm.tle_hooks(True):
+        sm._ws_kernel()[launch](**args, num_tiles=grid[0], num_warps=4)
+    return out4[0], ml3[0], lse3[0]
+
+
+def test_persistent_walks_many_tiles():
+    """More tiles than SMs, with per-token pair counts from 0 to 4: the ring and hand-off phases
+    carry across tiles. Persistent and one-tile-per-CTA launches must agree bit for bit."""
+    sms = torch.cuda.get_device_properties(0).multi_processor_count
+    s_q = 3 * sms + 7
+    q, kv, idx, scale, extra = make_problem(s_q, 128, 576, 3000, 512, BF16, seed=18, sink=True, invalid=0.05)
+    gen = torch.Generator(device=DEV).manual_seed(19)
+    lengths = torch.randint(0, 513, (s_q,), generator=gen, device=DEV).to(torch.int32)
+    lengths[::5] = 0
+    lengths[1::7] = 64
+    extra["topk_length"] = lengths
+    ref = sparse_mla_fwd_reference(q, kv, idx, scale, **extra)
+    persistent = _launch_ws(q, kv, idx, scale, extra, persistent=True)
+    check_against_reference(persistent, ref, BF16)
+    single = _launch_ws(q, kv, idx, scale, extra, persistent=False)
+    for a, b in zip(persistent, single):
+        assert torch.equal(a, b)

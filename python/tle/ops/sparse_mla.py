@@ -531,6 +531,14 @@ def _resolve_kernel(kernel: Optional[str], tle_on: bool, prob, dtype, cfg, devic
     return kernel
 
 
+def _ws_grid(tiles_grid, device):
+    """The warp-specialized kernel is persistent: one CTA per SM (its ~218 KB of shared memory
+    allow one), each walking tiles i, i + grid, ...; the next tile's Q and first KV blocks then
+    load while the current tile's epilogue runs."""
+    sms = torch.cuda.get_device_properties(device).multi_processor_count
+    return (min(tiles_grid[0], sms),)
+
+
 def _ws_kernel():
     from .sparse_mla_ws import sparse_mla_ws_kernel
 
@@ -576,7 +584,7 @@ def sparse_mla_fwd(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_lengt
         hooks = contextlib.nullcontext() if backend is None else tle_hooks(backend == "tle")
         with hooks, torch.cuda.device(q.device):
             if which == "ws":
-                _ws_kernel()[grid](**args, num_warps=4)
+                _ws_kernel()[_ws_grid(grid, q.device)](**args, num_tiles=grid[0], num_warps=4)
             else:
                 _sparse_mla_fwd_kernel[grid](**args, num_warps=cfg.num_warps, num_stages=cfg.num_stages)
 
@@ -610,14 +618,15 @@ def kernel_source(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_length
     out4 = torch.empty((prob.batch, prob.s_q, prob.h_q, prob.d_v), dtype=q.dtype, device="meta")
     ml3 = torch.empty((prob.batch, prob.s_q, prob.h_q), dtype=torch.float32, device="meta")
     lse3 = torch.empty_like(ml3)
-    args, _ = _kernel_arguments(q4, kv4, idx4, _small_contiguous(attn_sink), _small_contiguous(topk_length),
-                                out4, ml3, lse3, prob, cfg)
+    args, grid = _kernel_arguments(q4, kv4, idx4, _small_contiguous(attn_sink), _small_contiguous(topk_length),
+                                   out4, ml3, lse3, prob, cfg)
 
     which = _resolve_kernel(kernel, True, prob, q.dtype, cfg)
     if which == "ws":
         from triton.experimental.gluon._runtime import GluonASTSource
 
         fn, source_cls, launch_opts = _ws_kernel(), GluonASTSource, dict(num_warps=4)
+        args["num_tiles"] = grid[0]
     else:
         fn, source_cls = _sparse_mla_fwd_kernel, ASTSource
         launch_opts = dict(num_warps=cfg.num_warps, num_stages=cfg.num_stages)

@@ -64,14 +64,15 @@ _READY_EARLY = gl.constexpr(0)  # + slot
 _READY_LATE = gl.constexpr(2)  # + slot
 _FREE_EARLY = gl.constexpr(4)  # + slot
 _FREE_LATE = gl.constexpr(6)  # + slot
-_Q_READY = gl.constexpr(8)
-_MAX0 = gl.constexpr(9)
-_MAX1 = gl.constexpr(10)
-_P0 = gl.constexpr(11)
-_P1 = gl.constexpr(12)
-_L0 = gl.constexpr(13)
-_L1 = gl.constexpr(14)
-_NUM_BARS = gl.constexpr(15)
+_Q_READY = gl.constexpr(8)  # producer -> consumers, once per tile
+_Q_FREE = gl.constexpr(9)  # consumers -> producer: both done with the tile's Q (after their last Q K^T)
+_MAX0 = gl.constexpr(10)
+_MAX1 = gl.constexpr(11)
+_P0 = gl.constexpr(12)
+_P1 = gl.constexpr(13)
+_L0 = gl.constexpr(14)
+_L1 = gl.constexpr(15)
+_NUM_BARS = gl.constexpr(16)
 # consumer <-> consumer hand-offs (_MAX0 .. _P1) on named hardware barriers: ids 12 .. 15
 _NAMED_BASE = gl.constexpr(12)
 
@@ -152,11 +153,27 @@ def _store_output(o, l_total, m, out_ptr, out_row, stride_oh, COL0: gl.constexpr
 
 
 @gluon.jit
+def _tile_coords(tile, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb, HAS_TOPK_LENGTH: gl.constexpr):
+    """(batch, token, first head, index count, pairs of 64-row blocks) of a work tile; heads vary
+    fastest so the CTAs sharing a token's KV rows run at the same time."""
+    hblock = tile % n_hblocks
+    row = tile // n_hblocks
+    tok = (row % s_q).to(gl.int64)
+    b = (row // s_q).to(gl.int64)
+    n_idx = topk
+    if HAS_TOPK_LENGTH:
+        n_idx = gl.load(topk_len_ptr + b * stride_tlb + tok)
+        n_idx = gl.minimum(gl.maximum(n_idx, 0), topk)
+    npairs = (n_idx + 127) // 128
+    return b, tok, hblock * 64, n_idx, npairs
+
+
+@gluon.jit
 def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
-               npairs, qk_scale_log2,
-               out_ptr, out_row, stride_oh, stat_ptr_lse, stat_ptr_max, sink_ptr, h0,
-               D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr, NAMED: gl.constexpr,
-               SHARE_DURING_PV: gl.constexpr):
+               num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb, qk_scale_log2,
+               out_ptr, stride_ob, stride_os, stride_oh, lse_ptr, max_logits_ptr, stride_lb, stride_ls, sink_ptr,
+               D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr, HAS_TOPK_LENGTH: gl.constexpr,
+               NAMED: gl.constexpr, SHARE_DURING_PV: gl.constexpr):
     s_layout: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, 64, 16])
     o_layout: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1],
                                                         instr_shape=[16, 256, 16])
@@ -166,82 +183,96 @@ def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
     orow_l: gl.constexpr = gl.SliceLayout(1, o_layout)
     dtype: gl.constexpr = q_lo.dtype
 
-    m = gl.full([64], float("-inf"), gl.float32, row_l)
-    l = gl.zeros([64], gl.float32, row_l)
-    o = gl.zeros([64, 256], gl.float32, o_layout)
-    s = gl.zeros([64, 64], gl.float32, s_layout)
+    g0 = 0  # pairs done by this CTA before the current tile: ring phases run across tiles
+    k = 0  # tiles done by this CTA
+    for tile in range(gl.program_id(0), num_tiles, gl.num_programs(0)):
+        b, tok, h0, n_idx, npairs = _tile_coords(tile, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb,
+                                                 HAS_TOPK_LENGTH)
+        m = gl.full([64], float("-inf"), gl.float32, row_l)
+        l = gl.zeros([64], gl.float32, row_l)
+        o = gl.zeros([64, 256], gl.float32, o_layout)
+        s = gl.zeros([64, 64], gl.float32, s_layout)
 
-    mbarrier.wait(bars.index(_Q_READY), 0)
-    fence_async_shared()
-    if npairs > 0:
-        s = _qk(q_lo, kv_lo, q_hi, kv_hi, q_rope, kv_rope, bars, 0, 0, 0, 0, s_layout, D_ROPE)
-        s = warpgroup_mma_wait(0, deps=[s])
-
-    for t in range(npairs):
-        ph = t & 1
-        z = loop_variant(t - t)
-        # ---- softmax of block 2t against the running max --------------------------------------
-        sc = _masked_scores(s, bias.index(0), qk_scale_log2, col_l)
-        m0 = gl.maximum(m, gl.max(sc, 1))
-        stats.index(0).store(m0)
-        _hand_over(bars, _MAX0, NAMED, False)
-        alpha = gl.exp2(m - _exp_base(m0))
-        p = gl.exp2(sc - _exp_base(m0)[:, None])
-        l = l * alpha + gl.sum(p, 1)
-        o = o * gl.convert_layout(alpha, orow_l)[:, None]
-        # ---- O[:, :256] += P0 V0 (P0 from registers) ---------------------------------------------
-        p_op = gl.convert_layout(p.to(dtype), p_op_layout)
-        o = warpgroup_mma(p_op, kv_lo.index(z), o, is_async=True)
-        if not SHARE_DURING_PV:
-            o = warpgroup_mma_wait(0, deps=[o])
-            signal(bars.index(_FREE_EARLY + 0))
-        # ---- rebase P0 to consumer 1's max and share it (while P0 V0 runs) ----------------------
-        _take_over(bars, _MAX1, ph, NAMED)
-        m1 = stats.index(1).load(row_l)
-        beta = gl.exp2(m0 - _exp_base(m1))
-        p_buf.index(z).store((p * beta[:, None]).to(dtype))
-        _hand_over(bars, _P0, NAMED, True)
-        if SHARE_DURING_PV:
-            o = warpgroup_mma_wait(0, deps=[o])
-            signal(bars.index(_FREE_EARLY + 0))
-        # ---- O[:, :256] += P1 V1 (P1 from consumer 1, in shared memory) --------------------------
-        _take_over(bars, _P1, ph, NAMED)
-        o = o * gl.convert_layout(beta, orow_l)[:, None]
-        l = l * beta
-        m = m1
-        if t + 1 < npairs:
-            # the next even block's Q K^T is queued behind P1 V1 (both async)
-            o = warpgroup_mma(p_buf.index(z + 1), kv_lo.index(z + 1), o, is_async=True)
-            s = _qk(q_lo, kv_lo, q_hi, kv_hi, q_rope, kv_rope, bars, 0, ph ^ 1, z, z, s_layout, D_ROPE)
-            if D_ROPE > 0:
-                o = warpgroup_mma_wait(3, deps=[o])
-            else:
-                o = warpgroup_mma_wait(2, deps=[o])
-            signal(bars.index(_FREE_LATE + 1))
+        mbarrier.wait(bars.index(_Q_READY), k & 1)
+        fence_async_shared()
+        if npairs > 0:
+            z0 = loop_variant(tile - tile)
+            s = _qk(q_lo, kv_lo, q_hi, kv_hi, q_rope, kv_rope, bars, 0, g0 & 1, z0, z0, s_layout, D_ROPE)
             s = warpgroup_mma_wait(0, deps=[s])
-        else:
-            o = warpgroup_mma(p_buf.index(z + 1), kv_lo.index(z + 1), o, is_async=True)
-            o = warpgroup_mma_wait(0, deps=[o])
-            signal(bars.index(_FREE_LATE + 1))
+        if npairs <= 1:
+            signal(bars.index(_Q_FREE))  # this was the tile's last Q K^T here
 
-    # ---- epilogue: add the row-sum partials, store O[:, :256], lse and max_logits ---------------
-    publish_rows(stats.index(2), l, bars.index(_L0))
-    l1 = receive_rows(stats.index(3), bars.index(_L1), 0, row_l)
-    l_total = l + l1
-    _store_output(o, l_total, m, out_ptr, out_row, stride_oh, 0, sink_ptr, h0, HAS_SINK, o_layout)
-    has_any = m > float("-inf")
-    l_safe = gl.where(has_any, l_total, 1.0)
-    lse2 = gl.where(has_any, m + gl.log2(l_safe), float("inf"))
-    heads = gl.arange(0, 64, layout=row_l)
-    gl.store(stat_ptr_lse + heads, lse2 * 0.6931471805599453)
-    gl.store(stat_ptr_max + heads, m * 0.6931471805599453)
+        for t in range(npairs):
+            ph = (g0 + t) & 1
+            z = loop_variant(t - t)
+            # ---- softmax of block 2t against the running max ----------------------------------
+            sc = _masked_scores(s, bias.index(0), qk_scale_log2, col_l)
+            m0 = gl.maximum(m, gl.max(sc, 1))
+            stats.index(0).store(m0)
+            _hand_over(bars, _MAX0, NAMED, False)
+            alpha = gl.exp2(m - _exp_base(m0))
+            p = gl.exp2(sc - _exp_base(m0)[:, None])
+            l = l * alpha + gl.sum(p, 1)
+            o = o * gl.convert_layout(alpha, orow_l)[:, None]
+            # ---- O[:, :256] += P0 V0 (P0 from registers) -----------------------------------------
+            p_op = gl.convert_layout(p.to(dtype), p_op_layout)
+            o = warpgroup_mma(p_op, kv_lo.index(z), o, is_async=True)
+            if not SHARE_DURING_PV:
+                o = warpgroup_mma_wait(0, deps=[o])
+                signal(bars.index(_FREE_EARLY + 0))
+            # ---- rebase P0 to consumer 1's max and share it --------------------------------------
+            _take_over(bars, _MAX1, ph, NAMED)
+            m1 = stats.index(1).load(row_l)
+            beta = gl.exp2(m0 - _exp_base(m1))
+            p_buf.index(z).store((p * beta[:, None]).to(dtype))
+            _hand_over(bars, _P0, NAMED, True)
+            if SHARE_DURING_PV:
+                o = warpgroup_mma_wait(0, deps=[o])
+                signal(bars.index(_FREE_EARLY + 0))
+            # ---- O[:, :256] += P1 V1 (P1 from consumer 1, in shared memory) ----------------------
+            _take_over(bars, _P1, ph, NAMED)
+            o = o * gl.convert_layout(beta, orow_l)[:, None]
+            l = l * beta
+            m = m1
+            if t + 1 < npairs:
+                # the next even block's Q K^T is queued behind P1 V1 (both async)
+                o = warpgroup_mma(p_buf.index(z + 1), kv_lo.index(z + 1), o, is_async=True)
+                s = _qk(q_lo, kv_lo, q_hi, kv_hi, q_rope, kv_rope, bars, 0, ph ^ 1, z, z, s_layout, D_ROPE)
+                if D_ROPE > 0:
+                    o = warpgroup_mma_wait(3, deps=[o])
+                else:
+                    o = warpgroup_mma_wait(2, deps=[o])
+                signal(bars.index(_FREE_LATE + 1))
+                s = warpgroup_mma_wait(0, deps=[s])
+                if t + 2 == npairs:
+                    signal(bars.index(_Q_FREE))
+            else:
+                o = warpgroup_mma(p_buf.index(z + 1), kv_lo.index(z + 1), o, is_async=True)
+                o = warpgroup_mma_wait(0, deps=[o])
+                signal(bars.index(_FREE_LATE + 1))
+
+        # ---- epilogue (overlaps the producer's next Q and first blocks) -----------------------
+        publish_rows(stats.index(2), l, bars.index(_L0))
+        l1 = receive_rows(stats.index(3), bars.index(_L1), k & 1, row_l)
+        l_total = l + l1
+        out_row = b * stride_ob + tok * stride_os
+        _store_output(o, l_total, m, out_ptr, out_row, stride_oh, 0, sink_ptr, h0, HAS_SINK, o_layout)
+        has_any = m > float("-inf")
+        l_safe = gl.where(has_any, l_total, 1.0)
+        lse2 = gl.where(has_any, m + gl.log2(l_safe), float("inf"))
+        stat = b * stride_lb + tok * stride_ls + h0 + gl.arange(0, 64, layout=row_l)
+        gl.store(lse_ptr + stat, lse2 * 0.6931471805599453)
+        gl.store(max_logits_ptr + stat, m * 0.6931471805599453)
+        g0 += npairs
+        k += 1
 
 
 @gluon.jit
 def _consumer1(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
-               npairs, qk_scale_log2,
-               out_ptr, out_row, stride_oh, sink_ptr, h0,
-               D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr, NAMED: gl.constexpr):
+               num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb, qk_scale_log2,
+               out_ptr, stride_ob, stride_os, stride_oh, sink_ptr,
+               D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr, HAS_TOPK_LENGTH: gl.constexpr,
+               NAMED: gl.constexpr):
     s_layout: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, 64, 16])
     o_layout: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1],
                                                         instr_shape=[16, 256, 16])
@@ -251,99 +282,124 @@ def _consumer1(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
     orow_l: gl.constexpr = gl.SliceLayout(1, o_layout)
     dtype: gl.constexpr = q_lo.dtype
 
-    m = gl.full([64], float("-inf"), gl.float32, row_l)
-    l = gl.zeros([64], gl.float32, row_l)
-    o = gl.zeros([64, 256], gl.float32, o_layout)
+    g0 = 0
+    k = 0
+    for tile in range(gl.program_id(0), num_tiles, gl.num_programs(0)):
+        b, tok, h0, n_idx, npairs = _tile_coords(tile, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb,
+                                                 HAS_TOPK_LENGTH)
+        m = gl.full([64], float("-inf"), gl.float32, row_l)
+        l = gl.zeros([64], gl.float32, row_l)
+        o = gl.zeros([64, 256], gl.float32, o_layout)
 
-    mbarrier.wait(bars.index(_Q_READY), 0)
-    fence_async_shared()
-    for t in range(npairs):
-        ph = t & 1
-        z = loop_variant(t - t)
-        s = _qk(q_hi, kv_hi, q_lo, kv_lo, q_rope, kv_rope, bars, 1, ph, z, z + 1, s_layout, D_ROPE)
-        s = warpgroup_mma_wait(0, deps=[s])
-        sc = _masked_scores(s, bias.index(1), qk_scale_log2, col_l)
-        _take_over(bars, _MAX0, ph, NAMED)
-        m0 = stats.index(0).load(row_l)
-        m1 = gl.maximum(m0, gl.max(sc, 1))
-        stats.index(1).store(m1)
-        _hand_over(bars, _MAX1, NAMED, False)
-        alpha = gl.exp2(m - _exp_base(m1))
-        p = gl.exp2(sc - _exp_base(m1)[:, None])
-        l = l * alpha + gl.sum(p, 1)
-        o = o * gl.convert_layout(alpha, orow_l)[:, None]
-        m = m1
-        # ---- O[:, 256:] += P1 V1 (registers), then += P0 V0 (consumer 0's P0, shared) ------------
-        p_lo = p.to(dtype)
-        o = warpgroup_mma(gl.convert_layout(p_lo, p_op_layout), kv_hi.index(z + 1), o, is_async=True)
-        p_buf.index(z + 1).store(p_lo)
-        _take_over(bars, _P0, ph, NAMED)
-        o = warpgroup_mma(p_buf.index(z), kv_hi.index(z), o, is_async=True)
-        _hand_over(bars, _P1, NAMED, True)
-        o = warpgroup_mma_wait(1, deps=[o])
-        signal(bars.index(_FREE_EARLY + 1))
-        o = warpgroup_mma_wait(0, deps=[o])
-        signal(bars.index(_FREE_LATE + 0))
+        mbarrier.wait(bars.index(_Q_READY), k & 1)
+        fence_async_shared()
+        if npairs == 0:
+            signal(bars.index(_Q_FREE))
+        for t in range(npairs):
+            ph = (g0 + t) & 1
+            z = loop_variant(t - t)
+            s = _qk(q_hi, kv_hi, q_lo, kv_lo, q_rope, kv_rope, bars, 1, ph, z, z + 1, s_layout, D_ROPE)
+            s = warpgroup_mma_wait(0, deps=[s])
+            if t + 1 == npairs:
+                signal(bars.index(_Q_FREE))
+            sc = _masked_scores(s, bias.index(1), qk_scale_log2, col_l)
+            _take_over(bars, _MAX0, ph, NAMED)
+            m0 = stats.index(0).load(row_l)
+            m1 = gl.maximum(m0, gl.max(sc, 1))
+            stats.index(1).store(m1)
+            _hand_over(bars, _MAX1, NAMED, False)
+            alpha = gl.exp2(m - _exp_base(m1))
+            p = gl.exp2(sc - _exp_base(m1)[:, None])
+            l = l * alpha + gl.sum(p, 1)
+            o = o * gl.convert_layout(alpha, orow_l)[:, None]
+            m = m1
+            # ---- O[:, 256:] += P1 V1 (registers), then += P0 V0 (consumer 0's P0, shared) --------
+            p_lo = p.to(dtype)
+            o = warpgroup_mma(gl.convert_layout(p_lo, p_op_layout), kv_hi.index(z + 1), o, is_async=True)
+            p_buf.index(z + 1).store(p_lo)
+            _take_over(bars, _P0, ph, NAMED)
+            o = warpgroup_mma(p_buf.index(z), kv_hi.index(z), o, is_async=True)
+            _hand_over(bars, _P1, NAMED, True)
+            o = warpgroup_mma_wait(1, deps=[o])
+            signal(bars.index(_FREE_EARLY + 1))
+            o = warpgroup_mma_wait(0, deps=[o])
+            signal(bars.index(_FREE_LATE + 0))
 
-    l0 = receive_rows(stats.index(2), bars.index(_L0), 0, row_l)
-    publish_rows(stats.index(3), l, bars.index(_L1))
-    _store_output(o, l + l0, m, out_ptr, out_row, stride_oh, 256, sink_ptr, h0, HAS_SINK, o_layout)
+        l0 = receive_rows(stats.index(2), bars.index(_L0), k & 1, row_l)
+        publish_rows(stats.index(3), l, bars.index(_L1))
+        out_row = b * stride_ob + tok * stride_os
+        _store_output(o, l + l0, m, out_ptr, out_row, stride_oh, 256, sink_ptr, h0, HAS_SINK, o_layout)
+        g0 += npairs
+        k += 1
 
 
 @gluon.jit
 def _producer(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, bias, bars,
-              q_row_ptr, stride_qh, kv_base, idx_row, n_idx, npairs, s_kv, stride_kvs,
-              D_ROPE: gl.constexpr, INDEX_64: gl.constexpr):
+              num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb,
+              q_ptr, stride_qb, stride_qs, stride_qh, kv_ptr, stride_kvb, stride_kvs, idx_ptr, stride_ib, stride_is,
+              s_kv, D_ROPE: gl.constexpr, HAS_TOPK_LENGTH: gl.constexpr, INDEX_64: gl.constexpr):
     # 4 warps x [4 rows, 8 threads x 8 elements]: every cp.async moves 16 bytes
     cp_layout: gl.constexpr = gl.BlockedLayout([1, 8], [4, 8], [4, 1], [1, 0])
     rows_l: gl.constexpr = gl.SliceLayout(1, cp_layout)
-
     heads = gl.arange(0, 64, layout=rows_l)
-    q_off = heads * stride_qh
-    q_valid = heads >= 0
-    gather_rows_async(q_lo.index(0), q_hi.index(0), q_rope.index(0), q_row_ptr, q_off, q_valid, 256, D_ROPE,
-                      cp_layout)
-    arrive_when_copies_land(bars.index(_Q_READY))
 
-    for t in range(npairs):
-        ph_prev = (t - 1) & 1
-        offs0 = 2 * t * 64 + gl.arange(0, 64, layout=rows_l)
-        offs1 = offs0 + 64
-        idx0 = gl.load(idx_row + offs0, mask=offs0 < n_idx, other=-1)
-        idx1 = gl.load(idx_row + offs1, mask=offs1 < n_idx, other=-1)
-        valid0 = (idx0 >= 0) & (idx0 < s_kv)
-        valid1 = (idx1 >= 0) & (idx1 < s_kv)
-        if INDEX_64:
-            row0 = idx0.to(gl.int64) * stride_kvs
-            row1 = idx1.to(gl.int64) * stride_kvs
-        else:
-            row0 = idx0 * stride_kvs
-            row1 = idx1 * stride_kvs
-        # in the order the consumers release them: both early halves, then both late halves
-        if t > 0:
-            mbarrier.wait(bars.index(_FREE_EARLY + 0), ph_prev)
-        gather_tile_async(kv_lo.index(0), kv_base, row0, valid0, 0, 256, cp_layout)
-        arrive_when_copies_land(bars.index(_READY_EARLY + 0))
-        if t > 0:
-            mbarrier.wait(bars.index(_FREE_EARLY + 1), ph_prev)
-        gather_tile_async(kv_hi.index(1), kv_base, row1, valid1, 256, 256, cp_layout)
-        arrive_when_copies_land(bars.index(_READY_EARLY + 1))
-        if t > 0:
-            mbarrier.wait(bars.index(_FREE_LATE + 0), ph_prev)
-        gather_tile_async(kv_hi.index(0), kv_base, row0, valid0, 256, 256, cp_layout)
-        if D_ROPE > 0:
-            gather_tile_async(kv_rope.index(0), kv_base, row0, valid0, 512, D_ROPE, cp_layout)
-        arrive_when_copies_land(bars.index(_READY_LATE + 0))
-        bias.index(0).store(gl.where(valid0, 0.0, float("-inf")))
-        signal(bars.index(_READY_LATE + 0))
-        if t > 0:
-            mbarrier.wait(bars.index(_FREE_LATE + 1), ph_prev)
-        gather_tile_async(kv_lo.index(1), kv_base, row1, valid1, 0, 256, cp_layout)
-        if D_ROPE > 0:
-            gather_tile_async(kv_rope.index(1), kv_base, row1, valid1, 512, D_ROPE, cp_layout)
-        arrive_when_copies_land(bars.index(_READY_LATE + 1))
-        bias.index(1).store(gl.where(valid1, 0.0, float("-inf")))
-        signal(bars.index(_READY_LATE + 1))
+    g0 = 0
+    k = 0
+    for tile in range(gl.program_id(0), num_tiles, gl.num_programs(0)):
+        b, tok, h0, n_idx, npairs = _tile_coords(tile, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb,
+                                                 HAS_TOPK_LENGTH)
+        idx_row = idx_ptr + b * stride_ib + tok * stride_is
+        kv_base = kv_ptr + b * stride_kvb
+        # Q of this tile, once both consumers have run their last Q K^T of the previous one
+        if k > 0:
+            mbarrier.wait(bars.index(_Q_FREE), (k - 1) & 1)
+        q_row_ptr = q_ptr + b * stride_qb + tok * stride_qs + h0 * stride_qh
+        gather_rows_async(q_lo.index(0), q_hi.index(0), q_rope.index(0), q_row_ptr, heads * stride_qh,
+                          heads >= 0, 256, D_ROPE, cp_layout)
+        arrive_when_copies_land(bars.index(_Q_READY))
+
+        for t in range(npairs):
+            g = g0 + t
+            ph_prev = (g - 1) & 1
+            offs0 = 2 * t * 64 + gl.arange(0, 64, layout=rows_l)
+            offs1 = offs0 + 64
+            idx0 = gl.load(idx_row + offs0, mask=offs0 < n_idx, other=-1)
+            idx1 = gl.load(idx_row + offs1, mask=offs1 < n_idx, other=-1)
+            valid0 = (idx0 >= 0) & (idx0 < s_kv)
+            valid1 = (idx1 >= 0) & (idx1 < s_kv)
+            if INDEX_64:
+                row0 = idx0.to(gl.int64) * stride_kvs
+                row1 = idx1.to(gl.int64) * stride_kvs
+            else:
+                row0 = idx0 * stride_kvs
+                row1 = idx1 * stride_kvs
+            # in the order the consumers release them: both early halves, then both late halves
+            if g > 0:
+                mbarrier.wait(bars.index(_FREE_EARLY + 0), ph_prev)
+            gather_tile_async(kv_lo.index(0), kv_base, row0, valid0, 0, 256, cp_layout)
+            arrive_when_copies_land(bars.index(_READY_EARLY + 0))
+            if g > 0:
+                mbarrier.wait(bars.index(_FREE_EARLY + 1), ph_prev)
+            gather_tile_async(kv_hi.index(1), kv_base, row1, valid1, 256, 256, cp_layout)
+            arrive_when_copies_land(bars.index(_READY_EARLY + 1))
+            if g > 0:
+                mbarrier.wait(bars.index(_FREE_LATE + 0), ph_prev)
+            gather_tile_async(kv_hi.index(0), kv_base, row0, valid0, 256, 256, cp_layout)
+            if D_ROPE > 0:
+                gather_tile_async(kv_rope.index(0), kv_base, row0, valid0, 512, D_ROPE, cp_layout)
+            arrive_when_copies_land(bars.index(_READY_LATE + 0))
+            bias.index(0).store(gl.where(valid0, 0.0, float("-inf")))
+            signal(bars.index(_READY_LATE + 0))
+            if g > 0:
+                mbarrier.wait(bars.index(_FREE_LATE + 1), ph_prev)
+            gather_tile_async(kv_lo.index(1), kv_base, row1, valid1, 0, 256, cp_layout)
+            if D_ROPE > 0:
+                gather_tile_async(kv_rope.index(1), kv_base, row1, valid1, 512, D_ROPE, cp_layout)
+            arrive_when_copies_land(bars.index(_READY_LATE + 1))
+            bias.index(1).store(gl.where(valid1, 0.0, float("-inf")))
+            signal(bars.index(_READY_LATE + 1))
+        g0 += npairs
+        k += 1
 
 
 @gluon.jit
@@ -358,6 +414,7 @@ def sparse_mla_ws_kernel(
     stride_ob, stride_os, stride_oh,
     stride_lb, stride_ls,
     qk_scale_log2,
+    num_tiles,
     D_V: gl.constexpr, D_ROPE: gl.constexpr,
     BLOCK_H: gl.constexpr, BLOCK_K: gl.constexpr,
     EVEN_H: gl.constexpr, HAS_SINK: gl.constexpr, HAS_TOPK_LENGTH: gl.constexpr,
@@ -365,23 +422,13 @@ def sparse_mla_ws_kernel(
     NAMED_HANDOFFS: gl.constexpr = True,
     SHARE_DURING_PV: gl.constexpr = False,
 ):
+    """Persistent: CTA ``i`` processes tiles ``i, i + grid, ...`` (grid = number of tiles gives
+    one tile per CTA). A tile is (batch, token, 64-head block)."""
     gl.static_assert(D_V == 512, "the warp-specialized kernel splits d_v = 512 over two warpgroups")
     gl.static_assert(BLOCK_H == 64, "64 heads per CTA")
     gl.static_assert(BLOCK_K == 64, "64 KV rows per block")
     gl.static_assert(EVEN_H, "h_q must be a multiple of 64")
-    pid = gl.program_id(0)
     n_hblocks = h_q // 64
-    hblock = pid % n_hblocks
-    row = pid // n_hblocks
-    tok = (row % s_q).to(gl.int64)
-    b = (row // s_q).to(gl.int64)
-    h0 = hblock * 64
-
-    n_idx = topk
-    if HAS_TOPK_LENGTH:
-        n_idx = gl.load(topk_len_ptr + b * stride_tlb + tok)
-        n_idx = gl.minimum(gl.maximum(n_idx, 0), topk)
-    npairs = (n_idx + 127) // 128
 
     dtype: gl.constexpr = q_ptr.dtype.element_ty
     smem: gl.constexpr = gl.NVMMASharedLayout(swizzle_byte_width=128, element_bitwidth=16, rank=2)
@@ -408,25 +455,21 @@ def sparse_mla_ws_kernel(
     mbarrier.init(bars.index(_Q_READY), count=128)
     for i in gl.static_range(_FREE_EARLY, _Q_READY):
         mbarrier.init(bars.index(i), count=1)  # one consumer releases each half
+    mbarrier.init(bars.index(_Q_FREE), count=2)
     for i in gl.static_range(_MAX0, _NUM_BARS):
         mbarrier.init(bars.index(i), count=1)
 
-    idx_row = idx_ptr + b * stride_ib + tok * stride_is
-    kv_base = kv_ptr + b * stride_kvb
-    q_row_ptr = q_ptr + b * stride_qb + tok * stride_qs + h0 * stride_qh
-    out_row = b * stride_ob + tok * stride_os
-    stat_off = b * stride_lb + tok * stride_ls + h0
-
     gl.warp_specialize([
         (_consumer0, (q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
-                      npairs, qk_scale_log2,
-                      out_ptr, out_row, stride_oh, lse_ptr + stat_off, max_logits_ptr + stat_off, sink_ptr, h0,
-                      D_ROPE, HAS_SINK, NAMED_HANDOFFS, SHARE_DURING_PV)),
+                      num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb, qk_scale_log2,
+                      out_ptr, stride_ob, stride_os, stride_oh, lse_ptr, max_logits_ptr, stride_lb, stride_ls,
+                      sink_ptr, D_ROPE, HAS_SINK, HAS_TOPK_LENGTH, NAMED_HANDOFFS, SHARE_DURING_PV)),
         (_consumer1, (q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
-                      npairs, qk_scale_log2,
-                      out_ptr, out_row, stride_oh, sink_ptr, h0,
-                      D_ROPE, HAS_SINK, NAMED_HANDOFFS)),
+                      num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb, qk_scale_log2,
+                      out_ptr, stride_ob, stride_os, stride_oh, sink_ptr,
+                      D_ROPE, HAS_SINK, HAS_TOPK_LENGTH, NAMED_HANDOFFS)),
         (_producer, (q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, bias, bars,
-                     q_row_ptr, stride_qh, kv_base, idx_row, n_idx, npairs, s_kv, stride_kvs,
-                     D_ROPE, INDEX_64)),
+                     num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb,
+                     q_ptr, stride_qb, stride_qs, stride_qh, kv_ptr, stride_kvb, stride_kvs, idx_ptr, stride_ib,
+                     stride_is, s_kv, D_ROPE, HAS_TOPK_LENGTH, INDEX_64)),
     ], [4, 4], [CONSUMER_REGS, PRODUCER_REGS])
