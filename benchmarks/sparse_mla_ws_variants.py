@@ -37,3 +37,30 @@ def share_during_pv(q, kv, indices, sm_scale, d_v):
 def one_tile_per_cta(q, kv, indices, sm_scale, d_v):
     """Not persistent: one CTA per (token, head block) tile, as FlashMLA launches."""
     return _launch(q, kv, indices, sm_scale, d_v, one_tile_per_cta=True)
+
+
+def no_tile_fence(q, kv, indices, sm_scale, d_v):
+    """No fence.proxy.async after acquiring a cp.async-filled KV tile (FlashMLA has none; the PTX
+    memory model asks for one between generic-proxy writes and WGMMA's async-proxy reads)."""
+    return _launch(q, kv, indices, sm_scale, d_v, TILE_FENCE=False)
+
+
+def p1_early(q, kv, indices, sm_scale, d_v):
+    """Consumer 1 hands P1 over as soon as it is stored, before waiting for P0."""
+    return _launch(q, kv, indices, sm_scale, d_v, P1_EARLY=True)
+
+
+def late1_after_late0(q, kv, indices, sm_scale, d_v):
+    """Consumer 0 releases slot 1's late half only after queueing its whole next Q K^T (so after
+    slot 0's late half has landed) instead of before waiting for it."""
+    return _launch(q, kv, indices, sm_scale, d_v, LATE1_FIRST=False)
+
+
+def early1_before_p0(q, kv, indices, sm_scale, d_v):
+    """Consumer 1 waits for its register-P WGMMA and releases slot 1's early half before waiting
+    for consumer 0's P0."""
+    return _launch(q, kv, indices, sm_scale, d_v, EARLY1_BEFORE_P0=True)
+
+
+def late1_first_and_early1_before_p0(q, kv, indices, sm_scale, d_v):
+    return _launch(q, kv, indices, sm_scale, d_v, EARLY1_BEFORE_P0=True, LATE1_FIRST=True)

@@ -99,22 +99,44 @@ def _take_over(bars, BAR: gl.constexpr, phase, NAMED: gl.constexpr):
 
 
 @gluon.jit
-def _qk(q_early, k_early, q_late, k_late, q_rope, k_rope, bars, slot: gl.constexpr, phase, zero, kslot,
-        s_layout: gl.constexpr, D_ROPE: gl.constexpr):
-    """Issue S = Q K^T for the block in ring slot ``slot`` (async, 2 or 3 WGMMA groups): the
-    early half as soon as it has landed, then the late half and the RoPE tile.
+def _acquire(bar, phase, FENCE: gl.constexpr):
+    if FENCE:
+        wait_async_tile(bar, phase)
+    else:
+        mbarrier.wait(bar, phase)
+
+
+@gluon.jit
+def _qk_early(q_early, k_early, bars, slot: gl.constexpr, phase, zero, kslot, s_layout: gl.constexpr,
+              FENCE: gl.constexpr):
+    """Issue the early half of S = Q K^T for the block in ring slot ``slot`` (one async WGMMA group)
+    as soon as that half has landed.
 
     ``zero`` / ``kslot`` (= 0 / ``slot``) come from :func:`tle.gluon.loop_variant`, so the smem
     descriptors are computed here instead of being hoisted out of the loop."""
     acc = gl.zeros([64, 64], gl.float32, s_layout)
-    wait_async_tile(bars.index(_READY_EARLY + slot), phase)
-    acc = warpgroup_mma(q_early.index(zero), k_early.index(kslot).permute((1, 0)), acc, use_acc=False,
-                        is_async=True)
-    wait_async_tile(bars.index(_READY_LATE + slot), phase)
+    _acquire(bars.index(_READY_EARLY + slot), phase, FENCE)
+    return warpgroup_mma(q_early.index(zero), k_early.index(kslot).permute((1, 0)), acc, use_acc=False,
+                         is_async=True)
+
+
+@gluon.jit
+def _qk_late(acc, q_late, k_late, q_rope, k_rope, bars, slot: gl.constexpr, phase, zero, kslot,
+             D_ROPE: gl.constexpr, FENCE: gl.constexpr):
+    """Queue the late half and the RoPE tile of S = Q K^T (1 or 2 more async WGMMA groups)."""
+    _acquire(bars.index(_READY_LATE + slot), phase, FENCE)
     acc = warpgroup_mma(q_late.index(zero), k_late.index(kslot).permute((1, 0)), acc, is_async=True)
     if D_ROPE > 0:
         acc = warpgroup_mma(q_rope.index(zero), k_rope.index(kslot).permute((1, 0)), acc, is_async=True)
     return acc
+
+
+@gluon.jit
+def _qk(q_early, k_early, q_late, k_late, q_rope, k_rope, bars, slot: gl.constexpr, phase, zero, kslot,
+        s_layout: gl.constexpr, D_ROPE: gl.constexpr, FENCE: gl.constexpr = True):
+    """Issue the whole S = Q K^T for the block in ring slot ``slot`` (2 or 3 async WGMMA groups)."""
+    acc = _qk_early(q_early, k_early, bars, slot, phase, zero, kslot, s_layout, FENCE)
+    return _qk_late(acc, q_late, k_late, q_rope, k_rope, bars, slot, phase, zero, kslot, D_ROPE, FENCE)
 
 
 @gluon.jit
@@ -173,7 +195,8 @@ def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
                num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb, qk_scale_log2,
                out_ptr, stride_ob, stride_os, stride_oh, lse_ptr, max_logits_ptr, stride_lb, stride_ls, sink_ptr,
                D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr, HAS_TOPK_LENGTH: gl.constexpr,
-               NAMED: gl.constexpr, SHARE_DURING_PV: gl.constexpr):
+               NAMED: gl.constexpr, SHARE_DURING_PV: gl.constexpr, TILE_FENCE: gl.constexpr,
+               LATE1_FIRST: gl.constexpr):
     s_layout: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, 64, 16])
     o_layout: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1],
                                                         instr_shape=[16, 256, 16])
@@ -197,7 +220,7 @@ def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
         fence_async_shared()
         if npairs > 0:
             z0 = loop_variant(tile - tile)
-            s = _qk(q_lo, kv_lo, q_hi, kv_hi, q_rope, kv_rope, bars, 0, g0 & 1, z0, z0, s_layout, D_ROPE)
+            s = _qk(q_lo, kv_lo, q_hi, kv_hi, q_rope, kv_rope, bars, 0, g0 & 1, z0, z0, s_layout, D_ROPE, TILE_FENCE)
             s = warpgroup_mma_wait(0, deps=[s])
         if npairs <= 1:
             signal(bars.index(_Q_FREE))  # this was the tile's last Q K^T here
@@ -230,19 +253,26 @@ def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
                 o = warpgroup_mma_wait(0, deps=[o])
                 signal(bars.index(_FREE_EARLY + 0))
             # ---- O[:, :256] += P1 V1 (P1 from consumer 1, in shared memory) ----------------------
-            _take_over(bars, _P1, ph, NAMED)
-            o = o * gl.convert_layout(beta, orow_l)[:, None]
+            o = o * gl.convert_layout(beta, orow_l)[:, None]  # while consumer 1 finishes P1
             l = l * beta
             m = m1
+            _take_over(bars, _P1, ph, NAMED)
             if t + 1 < npairs:
                 # the next even block's Q K^T is queued behind P1 V1 (both async)
                 o = warpgroup_mma(p_buf.index(z + 1), kv_lo.index(z + 1), o, is_async=True)
-                s = _qk(q_lo, kv_lo, q_hi, kv_hi, q_rope, kv_rope, bars, 0, ph ^ 1, z, z, s_layout, D_ROPE)
-                if D_ROPE > 0:
-                    o = warpgroup_mma_wait(3, deps=[o])
-                else:
-                    o = warpgroup_mma_wait(2, deps=[o])
-                signal(bars.index(_FREE_LATE + 1))
+                s = _qk_early(q_lo, kv_lo, bars, 0, ph ^ 1, z, z, s_layout, TILE_FENCE)
+                if LATE1_FIRST:
+                    # release slot 1's late half before waiting for slot 0's: the producer refills them
+                    # in this order, and consumer 1's next Q K^T needs the former
+                    o = warpgroup_mma_wait(1, deps=[o])
+                    signal(bars.index(_FREE_LATE + 1))
+                s = _qk_late(s, q_hi, kv_hi, q_rope, kv_rope, bars, 0, ph ^ 1, z, z, D_ROPE, TILE_FENCE)
+                if not LATE1_FIRST:
+                    if D_ROPE > 0:
+                        o = warpgroup_mma_wait(3, deps=[o])
+                    else:
+                        o = warpgroup_mma_wait(2, deps=[o])
+                    signal(bars.index(_FREE_LATE + 1))
                 s = warpgroup_mma_wait(0, deps=[s])
                 if t + 2 == npairs:
                     signal(bars.index(_Q_FREE))
@@ -272,7 +302,8 @@ def _consumer1(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
                num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb, qk_scale_log2,
                out_ptr, stride_ob, stride_os, stride_oh, sink_ptr,
                D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr, HAS_TOPK_LENGTH: gl.constexpr,
-               NAMED: gl.constexpr):
+               NAMED: gl.constexpr, TILE_FENCE: gl.constexpr, P1_EARLY: gl.constexpr,
+               EARLY1_BEFORE_P0: gl.constexpr):
     s_layout: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, 64, 16])
     o_layout: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1],
                                                         instr_shape=[16, 256, 16])
@@ -298,7 +329,7 @@ def _consumer1(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
         for t in range(npairs):
             ph = (g0 + t) & 1
             z = loop_variant(t - t)
-            s = _qk(q_hi, kv_hi, q_lo, kv_lo, q_rope, kv_rope, bars, 1, ph, z, z + 1, s_layout, D_ROPE)
+            s = _qk(q_hi, kv_hi, q_lo, kv_lo, q_rope, kv_rope, bars, 1, ph, z, z + 1, s_layout, D_ROPE, TILE_FENCE)
             s = warpgroup_mma_wait(0, deps=[s])
             if t + 1 == npairs:
                 signal(bars.index(_Q_FREE))
@@ -317,11 +348,20 @@ def _consumer1(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
             p_lo = p.to(dtype)
             o = warpgroup_mma(gl.convert_layout(p_lo, p_op_layout), kv_hi.index(z + 1), o, is_async=True)
             p_buf.index(z + 1).store(p_lo)
+            if EARLY1_BEFORE_P0:
+                # release slot 1's early half before waiting for P0: its refill is the first thing
+                # this consumer's next Q K^T needs
+                o = warpgroup_mma_wait(0, deps=[o])
+                signal(bars.index(_FREE_EARLY + 1))
+            if P1_EARLY:
+                _hand_over(bars, _P1, NAMED, True)
             _take_over(bars, _P0, ph, NAMED)
             o = warpgroup_mma(p_buf.index(z), kv_hi.index(z), o, is_async=True)
-            _hand_over(bars, _P1, NAMED, True)
-            o = warpgroup_mma_wait(1, deps=[o])
-            signal(bars.index(_FREE_EARLY + 1))
+            if not P1_EARLY:
+                _hand_over(bars, _P1, NAMED, True)
+            if not EARLY1_BEFORE_P0:
+                o = warpgroup_mma_wait(1, deps=[o])
+                signal(bars.index(_FREE_EARLY + 1))
             o = warpgroup_mma_wait(0, deps=[o])
             signal(bars.index(_FREE_LATE + 0))
 
@@ -421,6 +461,10 @@ def sparse_mla_ws_kernel(
     INDEX_64: gl.constexpr,
     NAMED_HANDOFFS: gl.constexpr = True,
     SHARE_DURING_PV: gl.constexpr = False,
+    TILE_FENCE: gl.constexpr = True,
+    P1_EARLY: gl.constexpr = False,
+    LATE1_FIRST: gl.constexpr = True,
+    EARLY1_BEFORE_P0: gl.constexpr = False,
 ):
     """Persistent: CTA ``i`` processes tiles ``i, i + grid, ...`` (grid = number of tiles gives
     one tile per CTA). A tile is (batch, token, 64-head block)."""
@@ -463,11 +507,13 @@ def sparse_mla_ws_kernel(
         (_consumer0, (q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
                       num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb, qk_scale_log2,
                       out_ptr, stride_ob, stride_os, stride_oh, lse_ptr, max_logits_ptr, stride_lb, stride_ls,
-                      sink_ptr, D_ROPE, HAS_SINK, HAS_TOPK_LENGTH, NAMED_HANDOFFS, SHARE_DURING_PV)),
+                      sink_ptr, D_ROPE, HAS_SINK, HAS_TOPK_LENGTH, NAMED_HANDOFFS, SHARE_DURING_PV, TILE_FENCE,
+                      LATE1_FIRST)),
         (_consumer1, (q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
                       num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb, qk_scale_log2,
                       out_ptr, stride_ob, stride_os, stride_oh, sink_ptr,
-                      D_ROPE, HAS_SINK, HAS_TOPK_LENGTH, NAMED_HANDOFFS)),
+                      D_ROPE, HAS_SINK, HAS_TOPK_LENGTH, NAMED_HANDOFFS, TILE_FENCE, P1_EARLY,
+                      EARLY1_BEFORE_P0)),
         (_producer, (q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, bias, bars,
                      num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb,
                      q_ptr, stride_qb, stride_qs, stride_qh, kv_ptr, stride_kvb, stride_kvs, idx_ptr, stride_ib,
