@@ -10,7 +10,9 @@ Inputs use q, kv ~ N(0, 1) so that P = q.k / sqrt(d_qk) has unit spread (randn/1
 softmax nearly uniform and hide errors). Seeds are fixed; the kernel is deterministic.
 
 Every correctness test runs twice: backend="triton" (TLE's hooks off: the plain kernel) and
-backend="tle" (the same kernel compiled through TLE; skipped when TLE is unavailable).
+backend="tle" (TLE's default for the call: the warp-specialized kernel where it applies, h_q a
+multiple of 64 with 64x64 blocks, else the plain kernel through TLE's passes; skipped when TLE
+is unavailable). test_sparse_mla_ws_gpu.py covers the warp-specialized kernel in depth.
 
 Run on a CUDA machine: python -m pytest test/gpu -q   (skips cleanly without CUDA)
 """
@@ -234,7 +236,7 @@ def test_tle_provider_matches_triton_provider(shape):
     s_q, h_q, d_qk, s_kv, topk, dtype, feats = shape
     q, kv, idx, scale, extra = make_problem(s_q, h_q, d_qk, s_kv, topk, dtype, seed=8, **feats)
     stock = sparse_mla_fwd(q, kv, idx, scale, **extra, backend="triton")
-    tle_ = sparse_mla_fwd(q, kv, idx, scale, **extra, backend="tle")
+    tle_ = sparse_mla_fwd(q, kv, idx, scale, **extra, backend="tle", kernel="tl")  # same kernel, TLE's passes
     ref = sparse_mla_fwd_reference(q, kv, idx, scale, **extra)
     check_against_reference(stock, ref, dtype)
     check_against_reference(tle_, ref, dtype)

@@ -5,7 +5,9 @@
 layout, NVMMA-swizzled for WGMMA operands). Rows with ``valid[i] == False`` are zero-filled by
 the copy itself (cp.async with a source size of 0), so a consumer never multiplies stale shared
 memory. ``row_offsets``/``valid`` are in ``gl.SliceLayout(1, layout)``; ``layout`` should give
-each thread 16-byte runs along the row (8 x 16-bit) so every copy is one 16-byte cp.async.
+each thread 16-byte runs along the row (8 x 16-bit) so every copy is one 16-byte cp.async; the
+compiler must be able to prove the row starts 16-byte aligned (base pointer and row stride
+divisible by 16 bytes, as the JIT specializes them), otherwise Triton refuses the copy.
 """
 from triton.experimental import gluon
 from triton.experimental.gluon import language as gl

@@ -1,0 +1,142 @@
+"""TLE's warp-specialized sparse MLA kernel (tle.ops.sparse_mla_ws), compiled on the CPU for sm_90
+at the headline size (s_q=4096, h_q=128, topk=2048, d_qk=576 and 512): the properties its speed
+rests on must be visible in the PTX and in ptxas' report."""
+import re
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+triton = pytest.importorskip("triton")
+from triton.backends.compiler import GPUTarget  # noqa: E402
+from triton.experimental import gluon  # noqa: E402
+
+import tle  # noqa: E402
+from tle.ops import kernel_source  # noqa: E402
+from tle.ops import sparse_mla as sm  # noqa: E402
+from tle.ops import sparse_mla_ws as ws  # noqa: E402
+
+BIN = Path(triton.__file__).parent / "backends" / "nvidia" / "bin"
+pytestmark = pytest.mark.skipif(not (BIN / "ptxas").is_file(), reason="triton wheel without ptxas")
+
+
+def _compile(tmp_path, d_qk=576, **constexprs):
+    q = torch.empty(4096, 128, d_qk, dtype=torch.bfloat16, device="meta")
+    kv = torch.empty(65536, 1, d_qk, dtype=torch.bfloat16, device="meta")
+    idx = torch.empty(4096, 1, 2048, dtype=torch.int32, device="meta")
+    src, options = kernel_source(q, kv, idx, d_qk ** -0.5, kernel="ws")
+    for name, value in constexprs.items():
+        src.constants[(src.fn.arg_names.index(name),)] = value
+    kernel = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=options)
+    name = f"ws{d_qk}_{len(constexprs)}"
+    (tmp_path / f"{name}.ptx").write_text(kernel.asm["ptx"])
+    proc = subprocess.run([str(BIN / "ptxas"), "-v", "-arch=sm_90a", str(tmp_path / f"{name}.ptx"), "-o",
+                           str(tmp_path / f"{name}.o")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return kernel, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def headline(tmp_path_factory):
+    return _compile(tmp_path_factory.mktemp("ws"))
+
+
+def _ops(ptx, pattern):
+    return Counter(re.findall(pattern, ptx))
+
+
+def test_no_spills_and_no_wgmma_serialization(headline):
+    _, report = headline
+    assert "0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads" in report, report
+    assert not re.search(r"C751[0-9]", report), report
+
+
+def test_three_warpgroups_with_register_split(headline):
+    """12 warps; the producer gives registers up (72), the consumers take them (232 / 200)."""
+    kernel, _ = headline
+    ptx = kernel.asm["ptx"]
+    assert kernel.metadata.num_warps == 12  # 4 (default partition) + 4 (consumer 1) + 4 (producer)
+    regs = _ops(ptx, r"setmaxnreg\.(inc|dec)\.sync\.aligned\.u32\s+(\d+)")
+    assert ("dec", str(ws.PRODUCER_REGS.value)) in regs
+    assert ("inc", str(ws.CONSUMER_REGS.value)) in regs
+    assert ("dec", str(504 - ws.CONSUMER_REGS.value - ws.PRODUCER_REGS.value)) in regs  # default partition
+
+
+def test_each_block_multiplied_once(headline):
+    """Q K^T of a block runs on one warpgroup only: 36 m64n64k16 per block, three code sites
+    (consumer 0's tile prologue and loop, consumer 1's loop); P V in four m64n256k16 steps."""
+    ptx = headline[0].asm["ptx"]
+    shapes = _ops(ptx, r"wgmma\.mma_async\.sync\.aligned\.(m\d+n\d+k\d+)")
+    assert shapes["m64n64k16"] == 3 * 36
+    assert shapes["m64n32k16"] == 0  # nothing split or duplicated across warpgroups
+    assert shapes["m64n256k16"] % 4 == 0 and shapes["m64n256k16"] >= 16
+
+
+def test_gather_is_cp_async_with_mbarrier_completion(headline):
+    ptx = headline[0].asm["ptx"]
+    # 16-byte cp.async with a source-size operand (zero fill for invalid rows)
+    assert re.search(r"cp\.async\.cg\.shared\.global \[[^\]]+\], \[[^\]]+\], (16|0x10), %r\d+;", ptx)
+    assert len(re.findall(r"cp\.async\.mbarrier\.arrive\.noinc\.shared\.b64", ptx)) >= 5  # Q + 4 half-slots
+    assert "cp.async.wait_group" not in ptx  # completion is tracked by mbarriers, not by waiting
+
+
+def test_consumer_handoffs_on_named_barriers(headline):
+    ptx = headline[0].asm["ptx"]
+    for bar_id in range(12, 16):
+        assert f"bar.arrive {bar_id}, 256;" in ptx
+        assert f"bar.sync {bar_id}, 256;" in ptx
+
+
+@gluon.jit
+def _plain_value(x):
+    return x
+
+
+def test_descriptors_stay_next_to_their_wgmma(tmp_path, monkeypatch):
+    """Without tle.gluon.loop_variant the loop-invariant smem descriptors are hoisted and spilled:
+    the helper is what keeps the kernel at zero spills."""
+    monkeypatch.setenv("TRITON_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(ws, "loop_variant", _plain_value)
+    _, report = _compile(tmp_path)
+    m = re.search(r"(\d+) bytes spill stores", report)
+    assert m and int(m.group(1)) > 0, report
+
+
+def test_d512_compiles_without_spills(tmp_path):
+    _, report = _compile(tmp_path, d_qk=512)
+    assert "0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads" in report, report
+
+
+# --------------------------------------------------------------------------------------------------
+# kernel choice
+# --------------------------------------------------------------------------------------------------
+def _problem(h_q, d_qk=576):
+    q = torch.empty(8, h_q, d_qk, dtype=torch.bfloat16)
+    kv = torch.empty(100, 1, d_qk, dtype=torch.bfloat16)
+    idx = torch.zeros(8, 1, 64, dtype=torch.int32)
+    return sm.validate_sparse_mla_inputs(q, kv, idx, 0.1)
+
+
+@pytest.mark.parametrize("h_q, tle_on, kernel, expected", [
+    (128, True, None, "ws"),
+    (64, True, None, "ws"),
+    (128, False, None, "tl"),  # TLE off: the plain kernel
+    (48, True, None, "tl"),  # not a multiple of 64
+    (128, True, "tl", "tl"),
+    (128, False, "ws", "ws"),  # explicit: the Gluon kernel compiled by stock Triton
+])
+def test_kernel_resolution(h_q, tle_on, kernel, expected):
+    cfg = sm.default_config(h_q)
+    assert sm._resolve_kernel(kernel, tle_on, _problem(h_q), torch.bfloat16, cfg) == expected
+
+
+def test_explicit_ws_refuses_unsupported_calls():
+    with pytest.raises(ValueError, match="multiple of 64"):
+        sm._resolve_kernel("ws", True, _problem(48), torch.bfloat16, sm.default_config(48))
+    with pytest.raises(ValueError, match="64 heads x 64 rows"):
+        sm._resolve_kernel("ws", True, _problem(128), torch.bfloat16, sm.SparseMLAConfig(64, 32, 8, 2))
+    with pytest.raises(ValueError, match="kernel must be"):
+        sm._resolve_kernel("fast", True, _problem(128), torch.bfloat16, sm.default_config(128))
+    assert sm._resolve_kernel(None, True, _problem(128), torch.bfloat16, sm.SparseMLAConfig(64, 32, 8, 2)) == "tl"

@@ -1,0 +1,96 @@
+"""tle.gluon building blocks, compiled on the CPU for sm_90: each helper must lower to the
+instructions its contract names (the GPU behaviour is covered by the sparse MLA GPU tests)."""
+import re
+
+import pytest
+
+triton = pytest.importorskip("triton")
+from triton.backends.compiler import GPUTarget  # noqa: E402
+from triton.experimental import gluon  # noqa: E402
+from triton.experimental.gluon import language as gl  # noqa: E402
+from triton.experimental.gluon._runtime import GluonASTSource  # noqa: E402
+from triton.experimental.gluon.language.nvidia.hopper import mbarrier  # noqa: E402
+
+from tle.gluon import (  # noqa: E402
+    arrive_when_copies_land,
+    gather_tile_async,
+    loop_variant,
+    named_barrier_arrive,
+    named_barrier_sync,
+    publish_for_wgmma,
+    signal,
+    wait_async_tile,
+)
+
+
+def _compile(fn, signature, constexprs=None, num_warps=4):
+    names = fn.arg_names
+    constexprs = constexprs or {}
+    sig = {n: ("constexpr" if n in constexprs else signature[n]) for n in names}
+    consts = {(names.index(k),): v for k, v in constexprs.items()}
+    # pointers and strides divisible by 16, as the JIT specializes them (the gather needs the
+    # row offsets provably 16-byte aligned to issue 16-byte copies)
+    attrs = {(names.index(n),): [["tt.divisibility", 16]] for n in signature if n.endswith("ptr") or n == "stride"}
+    src = GluonASTSource(fn, sig, consts, attrs)
+    return triton.compile(src, target=GPUTarget("cuda", 90, 32), options={"num_warps": num_warps})
+
+
+@gluon.jit
+def _barriers_kernel(x_ptr):
+    named_barrier_arrive(13, 256)
+    named_barrier_sync(14, 128)
+
+
+def test_named_barriers_lower_to_bar_arrive_and_bar_sync():
+    ptx = _compile(_barriers_kernel, {"x_ptr": "*i32"}).asm["ptx"]
+    assert "bar.arrive 13, 256;" in ptx
+    assert "bar.sync 14, 128;" in ptx
+
+
+@gluon.jit
+def _loop_variant_kernel(out_ptr, n):
+    acc = 0
+    for i in range(n):
+        acc += loop_variant(i - i) + 7
+    gl.store(out_ptr, acc)
+
+
+def test_loop_variant_is_an_opaque_move_inside_the_loop():
+    k = _compile(_loop_variant_kernel, {"out_ptr": "*i32", "n": "i32"})
+    assert re.search(r'tt\.elementwise_inline_asm "mov\.b32 \$0, \$1;".*pure = false', k.asm["ttgir"])
+    # not folded to 0 and not hoisted: the move sits in the loop body of the PTX
+    body = k.asm["ptx"].split("$L__BB0_2:", 1)[-1]
+    assert "mov.b32" in k.asm["ptx"] and re.search(r"mov\.b32\s+%r\d+, %r\d+;", body)
+
+
+@gluon.jit
+def _gather_kernel(src_ptr, idx_ptr, out_ptr, stride):
+    layout: gl.constexpr = gl.BlockedLayout([1, 8], [4, 8], [4, 1], [1, 0])
+    smem_layout: gl.constexpr = gl.NVMMASharedLayout(swizzle_byte_width=128, element_bitwidth=16, rank=2)
+    rows_l: gl.constexpr = gl.SliceLayout(1, layout)
+    tile = gl.allocate_shared_memory(gl.bfloat16, [64, 64], smem_layout)
+    bars = gl.allocate_shared_memory(gl.int64, [2, 1], mbarrier.MBarrierLayout())
+    mbarrier.init(bars.index(0), count=128)
+    mbarrier.init(bars.index(1), count=1)
+    idx = gl.load(idx_ptr + gl.arange(0, 64, layout=rows_l))
+    gather_tile_async(tile, src_ptr, idx * stride, idx >= 0, 64, 64, layout)
+    arrive_when_copies_land(bars.index(0))
+    wait_async_tile(bars.index(0), 0)
+    publish_for_wgmma(bars.index(1))
+    signal(bars.index(1))
+    vals = tile.load(layout)
+    offs = gl.arange(0, 64, layout=rows_l)[:, None] * 64 + gl.arange(0, 64, layout=gl.SliceLayout(0, layout))[None, :]
+    gl.store(out_ptr + offs, vals)
+
+
+def test_gather_and_handoffs_lower_to_their_instructions():
+    ptx = _compile(_gather_kernel, {"src_ptr": "*bf16", "idx_ptr": "*i32", "out_ptr": "*bf16",
+                                    "stride": "i32"}).asm["ptx"]
+    # 64 rows x 64 columns of bf16 = 512 16-byte pieces over 128 threads: 4 cp.async per thread,
+    # each with a source-size operand (0 for an invalid row: zero fill)
+    copies = re.findall(r"cp\.async\.cg\.shared\.global \[[^\]]+\], \[[^\]]+\], (?:16|0x10), %r\d+;", ptx)
+    assert len(copies) == 4
+    assert "cp.async.mbarrier.arrive.noinc.shared.b64" in ptx  # per-thread arrival, count not raised
+    assert re.search(r"mbarrier\.try_wait\.parity", ptx)
+    assert ptx.count("fence.proxy.async.shared::cta") == 2  # after the acquire; before the release
+    assert "mbarrier.arrive" in ptx
