@@ -1,9 +1,10 @@
 """Warp-specialized sparse MLA forward for Hopper, written in Gluon from TLE's building blocks.
 
-One CTA = one (batch, query token, 64-head block); three warpgroups:
+Persistent: one CTA per SM walks tiles (batch, query token, 64-head block). Three warpgroups:
 
-* producer (``_producer``): gathers the token's KV rows 64 at a time with cp.async into a 2-slot
-  ring of NVMMA-swizzled tiles (``tle.gluon.gather``), block ``2t + j`` into slot ``j``;
+* producer (``_producer``): per tile, Q by cp.async; then the token's KV rows 64 at a time with
+  cp.async into a 2-slot ring of NVMMA-swizzled tiles (``tle.gluon.gather``), block ``2t + j``
+  into slot ``j``, each slot filled and released in two halves (see the barrier table below);
 * consumer 0 (default partition, ``_consumer0``) owns the even blocks and output columns
   [0, 256); consumer 1 (``_consumer1``) owns the odd blocks and columns [256, 512).
 
@@ -19,12 +20,13 @@ consumer 0 computes ``m0 = max(m, rowmax S0)`` and publishes it; consumer 1 comp
 ``m0`` to ``m1`` before sharing ``P0``. Both end every pair normalized to ``m1``; each keeps its own
 row-sum partial, added in the epilogue.
 
-Barrier protocol (one completion per pair ``t``; waiters use phase ``t & 1``):
-``ready[j]`` (128 producer threads, cp.async arrivals) -> consumers; ``free[j]`` (one arrival
-per consumer, after its last WGMMA on slot ``j``) -> producer; ``max0``/``max1``/``p0``/``p1``
-between the consumers. No side can run a full phase ahead of a waiter: every signal of pair
-``t + 1`` is issued after its sender waited on a signal the receiver sends after its own wait
-of pair ``t``.
+Protocol (phases: pair barriers complete once per pair, counted across tiles; tile barriers once
+per tile): ready-early/late[j] (producer's cp.async arrivals, + its bias store for the late
+half) -> consumers; free-early/late[j] (one consumer each) -> producer; Q ready / Q free between
+producer and consumers; the max / P hand-offs between the consumers on named barriers. No side
+can run a full phase ahead of a waiter: every signal of pair ``t + 1`` is issued after its
+sender waited on a signal the receiver sends after its own wait of pair ``t``. The walk-through
+and the measured effect of each choice: ``docs/gluon-layer.md``.
 """
 from __future__ import annotations
 
