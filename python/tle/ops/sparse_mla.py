@@ -17,6 +17,7 @@ without any valid index gives ``out = 0``, ``lse = +inf``, ``max_logits = -inf``
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import numbers
 from dataclasses import asdict, dataclass
@@ -512,7 +513,7 @@ def ws_unsupported_reason(prob: SparseMLAProblem, dtype, cfg: SparseMLAConfig, d
     if (cfg.block_h, cfg.block_k) != (64, 64):
         return f"config {cfg} (needs 64 heads x 64 rows per block)"
     if device is not None and getattr(device, "type", None) == "cuda":
-        major, minor = torch.cuda.get_device_capability(device)
+        major, minor = _device_facts(device)[0]
         if (major, minor) != (9, 0):
             return f"sm_{major}{minor} (the kernel uses Hopper WGMMA and setmaxnreg)"
     return None
@@ -531,12 +532,23 @@ def _resolve_kernel(kernel: Optional[str], tle_on: bool, prob, dtype, cfg, devic
     return kernel
 
 
+@functools.lru_cache(maxsize=None)
+def _device_facts_by_index(index: int):
+    props = torch.cuda.get_device_properties(index)
+    return (props.major, props.minor), props.multi_processor_count
+
+
+def _device_facts(device):
+    """((major, minor), SM count) of a CUDA device, queried once per device."""
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    return _device_facts_by_index(index)
+
+
 def _ws_grid(tiles_grid, device):
     """The warp-specialized kernel is persistent: one CTA per SM (its ~218 KB of shared memory
     allow one), each walking tiles i, i + grid, ...; the next tile's Q and first KV blocks then
     load while the current tile's epilogue runs."""
-    sms = torch.cuda.get_device_properties(device).multi_processor_count
-    return (min(tiles_grid[0], sms),)
+    return (min(tiles_grid[0], _device_facts(torch.device(device))[1]),)
 
 
 def _ws_kernel():
