@@ -65,7 +65,3 @@ def early1_before_p0(q, kv, indices, sm_scale, d_v):
 def late1_first_and_early1_before_p0(q, kv, indices, sm_scale, d_v):
     return _launch(q, kv, indices, sm_scale, d_v, EARLY1_BEFORE_P0=True, LATE1_FIRST=True)
 
-
-def qk_before_p1(q, kv, indices, sm_scale, d_v):
-    """Consumer 0 queues the next block's early Q K^T before waiting for consumer 1's P1."""
-    return _launch(q, kv, indices, sm_scale, d_v, QK_BEFORE_P1=True)

@@ -198,7 +198,7 @@ def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
                out_ptr, stride_ob, stride_os, stride_oh, lse_ptr, max_logits_ptr, stride_lb, stride_ls, sink_ptr,
                D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr, HAS_TOPK_LENGTH: gl.constexpr,
                NAMED: gl.constexpr, SHARE_DURING_PV: gl.constexpr, TILE_FENCE: gl.constexpr,
-               LATE1_FIRST: gl.constexpr, QK_BEFORE_P1: gl.constexpr):
+               LATE1_FIRST: gl.constexpr):
     s_layout: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, 64, 16])
     o_layout: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1],
                                                         instr_shape=[16, 256, 16])
@@ -258,19 +258,8 @@ def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
             o = o * gl.convert_layout(beta, orow_l)[:, None]  # while consumer 1 finishes P1
             l = l * beta
             m = m1
-            if t + 1 < npairs and QK_BEFORE_P1:
-                # the next even block's early Q K^T runs while consumer 1 finishes P1
-                s = _qk_early(q_lo, kv_lo, bars, 0, ph ^ 1, z, z, s_layout, TILE_FENCE)
-                _take_over(bars, _P1, ph, NAMED)
-                o = warpgroup_mma(p_buf.index(z + 1), kv_lo.index(z + 1), o, is_async=True)
-                o = warpgroup_mma_wait(0, deps=[o])
-                signal(bars.index(_FREE_LATE + 1))
-                s = _qk_late(s, q_hi, kv_hi, q_rope, kv_rope, bars, 0, ph ^ 1, z, z, D_ROPE, TILE_FENCE)
-                s = warpgroup_mma_wait(0, deps=[s])
-                if t + 2 == npairs:
-                    signal(bars.index(_Q_FREE))
-            elif t + 1 < npairs:
-                _take_over(bars, _P1, ph, NAMED)
+            _take_over(bars, _P1, ph, NAMED)
+            if t + 1 < npairs:
                 # the next even block's Q K^T is queued behind P1 V1 (both async)
                 o = warpgroup_mma(p_buf.index(z + 1), kv_lo.index(z + 1), o, is_async=True)
                 s = _qk_early(q_lo, kv_lo, bars, 0, ph ^ 1, z, z, s_layout, TILE_FENCE)
@@ -290,7 +279,6 @@ def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
                 if t + 2 == npairs:
                     signal(bars.index(_Q_FREE))
             else:
-                _take_over(bars, _P1, ph, NAMED)
                 o = warpgroup_mma(p_buf.index(z + 1), kv_lo.index(z + 1), o, is_async=True)
                 o = warpgroup_mma_wait(0, deps=[o])
                 signal(bars.index(_FREE_LATE + 1))
@@ -479,7 +467,6 @@ def sparse_mla_ws_kernel(
     P1_EARLY: gl.constexpr = False,
     LATE1_FIRST: gl.constexpr = True,
     EARLY1_BEFORE_P0: gl.constexpr = False,
-    QK_BEFORE_P1: gl.constexpr = False,
 ):
     """Persistent: CTA ``i`` processes tiles ``i, i + grid, ...`` (grid = number of tiles gives
     one tile per CTA). A tile is (batch, token, 64-head block)."""
@@ -523,7 +510,7 @@ def sparse_mla_ws_kernel(
                       num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb, qk_scale_log2,
                       out_ptr, stride_ob, stride_os, stride_oh, lse_ptr, max_logits_ptr, stride_lb, stride_ls,
                       sink_ptr, D_ROPE, HAS_SINK, HAS_TOPK_LENGTH, NAMED_HANDOFFS, SHARE_DURING_PV, TILE_FENCE,
-                      LATE1_FIRST, QK_BEFORE_P1)),
+                      LATE1_FIRST)),
         (_consumer1, (q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
                       num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb, qk_scale_log2,
                       out_ptr, stride_ob, stride_os, stride_oh, sink_ptr,
