@@ -140,3 +140,52 @@ def test_explicit_ws_refuses_unsupported_calls():
     with pytest.raises(ValueError, match="kernel must be"):
         sm._resolve_kernel("fast", True, _problem(128), torch.bfloat16, sm.default_config(128))
     assert sm._resolve_kernel(None, True, _problem(128), torch.bfloat16, sm.SparseMLAConfig(64, 32, 8, 2)) == "tl"
+
+
+# --------------------------------------------------------------------------------------------------
+# the ws kernel failing to compile falls back to the plain kernel with a warning (strict: raises)
+# --------------------------------------------------------------------------------------------------
+class _BrokenKernel:
+    calls = 0
+
+    def warmup(self, *args, **kwargs):
+        _BrokenKernel.calls += 1
+        raise AttributeError("module 'triton.experimental.gluon' has no attribute 'warp_specialize'")
+
+
+def _fake_args(dtype=torch.bfloat16):
+    return {"q_ptr": torch.empty(1, dtype=dtype), "D_ROPE": 64, "HAS_SINK": False, "HAS_TOPK_LENGTH": False,
+            "INDEX_64": False}
+
+
+@pytest.fixture
+def broken_ws(monkeypatch):
+    monkeypatch.setattr(sm, "_ws_kernel", lambda: _BrokenKernel())
+    monkeypatch.setattr(sm, "_ws_grid", lambda grid, device: grid)
+    monkeypatch.setattr(sm, "_WS_READY", set())
+    monkeypatch.setattr(sm, "_WS_FAILED", {})
+    monkeypatch.delenv("TLE_STRICT", raising=False)
+    _BrokenKernel.calls = 0
+
+
+def test_ws_compile_failure_falls_back_with_one_warning(broken_ws):
+    from tle.hook import TLEWarning
+
+    dev = torch.device("cuda", 0)
+    with pytest.warns(TLEWarning, match="failed to compile .*AttributeError.*plain kernel"):
+        assert sm._ws_compiles(_fake_args(), (10,), dev, explicit=False) is False
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no second warning, no second compile attempt
+        assert sm._ws_compiles(_fake_args(), (10,), dev, explicit=False) is False
+    assert _BrokenKernel.calls == 1
+
+
+def test_ws_compile_failure_raises_when_strict_or_explicit(broken_ws, monkeypatch):
+    dev = torch.device("cuda", 0)
+    with pytest.raises(RuntimeError, match="failed to compile"):
+        sm._ws_compiles(_fake_args(), (10,), dev, explicit=True)
+    monkeypatch.setenv("TLE_STRICT", "1")
+    with pytest.raises(RuntimeError, match="failed to compile"):
+        sm._ws_compiles(_fake_args(torch.float16), (10,), dev, explicit=False)

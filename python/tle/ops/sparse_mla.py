@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import warnings
 import numbers
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping, Optional, Union
@@ -538,10 +539,14 @@ def _device_facts_by_index(index: int):
     return (props.major, props.minor), props.multi_processor_count
 
 
+def _device_index(device) -> int:
+    device = torch.device(device)
+    return device.index if device.index is not None else torch.cuda.current_device()
+
+
 def _device_facts(device):
     """((major, minor), SM count) of a CUDA device, queried once per device."""
-    index = device.index if device.index is not None else torch.cuda.current_device()
-    return _device_facts_by_index(index)
+    return _device_facts_by_index(_device_index(device))
 
 
 def _ws_grid(tiles_grid, device):
@@ -549,6 +554,50 @@ def _ws_grid(tiles_grid, device):
     allow one), each walking tiles i, i + grid, ...; the next tile's Q and first KV blocks then
     load while the current tile's epilogue runs."""
     return (min(tiles_grid[0], _device_facts(torch.device(device))[1]),)
+
+
+_WS_READY: set = set()  # specializations of the ws kernel compiled in this process
+_WS_FAILED: dict = {}  # specialization -> why it could not be compiled
+
+
+def _ws_specialization(args, device) -> tuple:
+    return (_device_index(device), args["q_ptr"].dtype, args["D_ROPE"], args["HAS_SINK"], args["HAS_TOPK_LENGTH"],
+            args["INDEX_64"], tle_hooks_enabled())
+
+
+def _ws_compiles(args, grid, device, explicit: bool) -> bool:
+    """Compile (without launching) the ws kernel for this call's specialization, once per process.
+
+    The kernel depends on Triton's Gluon API, which is experimental: if it cannot be compiled,
+    TLE warns once (TLEWarning, with the reason) and the call runs the plain kernel; with
+    ``TLE_STRICT=1`` or an explicit ``kernel="ws"`` the error is raised instead."""
+    key = _ws_specialization(args, device)
+    if key in _WS_READY:
+        return True
+    if key not in _WS_FAILED:
+        try:
+            _ws_kernel().warmup(**args, num_tiles=grid[0], grid=_ws_grid(grid, device), num_warps=4)
+        except Exception as e:  # noqa: BLE001 - any compile failure falls back (or raises below)
+            _WS_FAILED[key] = f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}"
+            if explicit or _strict():
+                raise RuntimeError(f"TLE's warp-specialized sparse MLA kernel failed to compile: "
+                                   f"{_WS_FAILED[key]}") from e
+            from ..hook import TLEWarning
+
+            warnings.warn(f"TLE's warp-specialized sparse MLA kernel failed to compile ({_WS_FAILED[key]}); "
+                          "running the plain kernel instead (TLE_STRICT=1 raises)", TLEWarning, stacklevel=3)
+            return False
+        _WS_READY.add(key)
+        return True
+    if explicit or _strict():
+        raise RuntimeError(f"TLE's warp-specialized sparse MLA kernel failed to compile: {_WS_FAILED[key]}")
+    return False
+
+
+def _strict() -> bool:
+    from .. import config
+
+    return bool(config.current().strict)
 
 
 def _ws_kernel():
@@ -595,6 +644,8 @@ def sparse_mla_fwd(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_lengt
                                        out4, ml3, lse3, prob, cfg)
         hooks = contextlib.nullcontext() if backend is None else tle_hooks(backend == "tle")
         with hooks, torch.cuda.device(q.device):
+            if which == "ws" and not _ws_compiles(args, grid, q.device, explicit=kernel == "ws"):
+                which = "tl"
             if which == "ws":
                 _ws_kernel()[_ws_grid(grid, q.device)](**args, num_tiles=grid[0], num_warps=4)
             else:
