@@ -21,22 +21,6 @@ import triton
 from tle.bench import sparse_mla as bench
 
 
-def _providers(names, flashmla_lib):
-    out = []
-    for n in names:
-        if n == "tle":
-            out.append(bench.make_tle_provider(None))
-        elif n == "tle_tl":
-            out.append(bench.make_tle_provider(None, kernel="tl", name="tle_tl"))
-        elif n == "triton":
-            out.append(bench.make_triton_provider(None))
-        elif n == "flashmla":
-            out.append(bench.make_flashmla_provider(flashmla_lib))
-        else:
-            out.append(bench.make_user_provider(n))
-    return out
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--s-kv", default="8192,65536,131072")
@@ -46,7 +30,7 @@ def main(argv=None) -> int:
     p.add_argument("--rep", type=float, default=100.0, help="do_bench measuring time per sample (ms)")
     p.add_argument("--s-q", type=int, default=4096)
     args = p.parse_args(argv)
-    provs = _providers([n.strip() for n in args.providers.split(",") if n.strip()], args.flashmla_lib)
+    provs = [bench.make_provider(n.strip(), None, args.flashmla_lib) for n in args.providers.split(",") if n.strip()]
     sm_scale = 576 ** -0.5
     print(f"{'s_kv':>7} {'provider':<60} {'median ms':>9} {'min':>7} {'max':>7} {'TFLOPs':>7} {'vs first':>8}")
     for s_kv in [int(x) for x in args.s_kv.split(",")]:

@@ -242,6 +242,19 @@ def make_flashmla_provider(lib_path: Optional[str]) -> Provider:
     return Provider("flashmla", fn, notes=[f"flash_mla {getattr(flash_mla, '__version__', '')}".strip()])
 
 
+def make_provider(name: str, config=None, flashmla_lib: Optional[str] = None) -> Provider:
+    """A built-in provider by name (see BUILTIN_PROVIDERS) or a user one given as MODULE:FUNCTION."""
+    if name == "triton":
+        return make_triton_provider(config)
+    if name == "tle":
+        return make_tle_provider(config)
+    if name == "tle_tl":
+        return make_tle_provider(config, kernel="tl", name="tle_tl")
+    if name == "flashmla":
+        return make_flashmla_provider(flashmla_lib)
+    return make_user_provider(name)
+
+
 def make_user_provider(spec: str) -> Provider:
     module, _, func = spec.partition(":")
     if not module or not func:
@@ -497,19 +510,11 @@ def run(args) -> int:
     providers = []
     for n in names:
         try:
-            if n == "triton":
-                providers.append(make_triton_provider(config))
-            elif n == "tle":
-                providers.append(make_tle_provider(config))
-            elif n == "tle_tl":
-                providers.append(make_tle_provider(config, kernel="tl", name="tle_tl"))
-            elif n == "flashmla":
+            if n == "flashmla":
                 reason = _flashmla_supports(args.s_q, args.h_q, args.topk, args.d_qk, dtype)
                 if reason:
                     raise RuntimeError(reason)
-                providers.append(make_flashmla_provider(args.flashmla_lib))
-            else:
-                providers.append(make_user_provider(n))
+            providers.append(make_provider(n, config, args.flashmla_lib))
         except Exception as e:
             why = f"{type(e).__name__}: {e}"
             skipped[n] = why

@@ -574,23 +574,24 @@ def _ws_compiles(args, grid, device, explicit: bool) -> bool:
     key = _ws_specialization(args, device)
     if key in _WS_READY:
         return True
-    if key not in _WS_FAILED:
+    cause, first_failure = None, key not in _WS_FAILED
+    if first_failure:
         try:
             _ws_kernel().warmup(**args, num_tiles=grid[0], grid=_ws_grid(grid, device), num_warps=4)
+            _WS_READY.add(key)
+            return True
         except Exception as e:  # noqa: BLE001 - any compile failure falls back (or raises below)
-            _WS_FAILED[key] = f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}"
-            if explicit or _strict():
-                raise RuntimeError(f"TLE's warp-specialized sparse MLA kernel failed to compile: "
-                                   f"{_WS_FAILED[key]}") from e
-            from ..hook import TLEWarning
-
-            warnings.warn(f"TLE's warp-specialized sparse MLA kernel failed to compile ({_WS_FAILED[key]}); "
-                          "running the plain kernel instead (TLE_STRICT=1 raises)", TLEWarning, stacklevel=3)
-            return False
-        _WS_READY.add(key)
-        return True
+            lines = str(e).strip().splitlines()
+            _WS_FAILED[key] = f"{type(e).__name__}: {lines[-1] if lines else ''}"
+            cause = e
+    message = f"TLE's warp-specialized sparse MLA kernel failed to compile ({_WS_FAILED[key]})"
     if explicit or _strict():
-        raise RuntimeError(f"TLE's warp-specialized sparse MLA kernel failed to compile: {_WS_FAILED[key]}")
+        raise RuntimeError(message) from cause
+    if first_failure:
+        from ..hook import TLEWarning
+
+        warnings.warn(f"{message}; running the plain kernel instead (TLE_STRICT=1 raises)", TLEWarning,
+                      stacklevel=3)
     return False
 
 

@@ -53,8 +53,17 @@ from tle.gluon import (
     wait_async_tile,
 )
 
-CONSUMER_REGS = gl.constexpr(200)  # O half (128) + S (32) + P + softmax state
-PRODUCER_REGS = gl.constexpr(72)  # 3 x 216 + 72 = 64 x 1024 / 128 - 8: the whole register file
+# Registers per thread (setmaxnreg): consumer 1 gets CONSUMER_REGS (its O half: 128, S: 32, P and
+# the softmax state), the producer PRODUCER_REGS, and Triton gives the default partition
+# (consumer 0) the rest of the file: 3 x 168 - 200 - 72 = 232 (168 = 65536 / 384 threads, in 8s).
+CONSUMER_REGS = gl.constexpr(200)
+PRODUCER_REGS = gl.constexpr(72)
+
+# One warpgroup's WGMMA layouts: S = Q K^T of a block (64 x 64), its O half (64 x 256), and P as
+# the register A operand of the P V WGMMA (the same rows per thread as S: no data movement).
+S_LAYOUT = gl.constexpr(gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, 64, 16]))
+O_LAYOUT = gl.constexpr(gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, 256, 16]))
+P_OPERAND_LAYOUT = gl.constexpr(gl.DotOperandLayout(operand_index=0, parent=O_LAYOUT.value, k_width=2))
 
 # barrier slots in the CTA's mbarrier array. Each ring slot is filled and released in two halves:
 # the "early" half is the part of V its owner multiplies with its own P (slot 0: columns
@@ -199,10 +208,9 @@ def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
                D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr, HAS_TOPK_LENGTH: gl.constexpr,
                NAMED: gl.constexpr, SHARE_DURING_PV: gl.constexpr, TILE_FENCE: gl.constexpr,
                LATE1_FIRST: gl.constexpr):
-    s_layout: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, 64, 16])
-    o_layout: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1],
-                                                        instr_shape=[16, 256, 16])
-    p_op_layout: gl.constexpr = gl.DotOperandLayout(operand_index=0, parent=o_layout, k_width=2)
+    s_layout: gl.constexpr = S_LAYOUT
+    o_layout: gl.constexpr = O_LAYOUT
+    p_op_layout: gl.constexpr = P_OPERAND_LAYOUT
     row_l: gl.constexpr = gl.SliceLayout(1, s_layout)
     col_l: gl.constexpr = gl.SliceLayout(0, s_layout)
     orow_l: gl.constexpr = gl.SliceLayout(1, o_layout)
@@ -306,10 +314,9 @@ def _consumer1(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
                D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr, HAS_TOPK_LENGTH: gl.constexpr,
                NAMED: gl.constexpr, TILE_FENCE: gl.constexpr, P1_EARLY: gl.constexpr,
                EARLY1_BEFORE_P0: gl.constexpr):
-    s_layout: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, 64, 16])
-    o_layout: gl.constexpr = gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1],
-                                                        instr_shape=[16, 256, 16])
-    p_op_layout: gl.constexpr = gl.DotOperandLayout(operand_index=0, parent=o_layout, k_width=2)
+    s_layout: gl.constexpr = S_LAYOUT
+    o_layout: gl.constexpr = O_LAYOUT
+    p_op_layout: gl.constexpr = P_OPERAND_LAYOUT
     row_l: gl.constexpr = gl.SliceLayout(1, s_layout)
     col_l: gl.constexpr = gl.SliceLayout(0, s_layout)
     orow_l: gl.constexpr = gl.SliceLayout(1, o_layout)
