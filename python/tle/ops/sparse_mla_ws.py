@@ -202,6 +202,14 @@ def _tile_coords(tile, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb, HAS_
 
 
 @gluon.jit
+def _fresh_softmax_state():
+    """Running max (base 2), row sum and output half of one consumer at the start of a tile."""
+    row_l: gl.constexpr = gl.SliceLayout(1, S_LAYOUT)
+    return (gl.full([64], float("-inf"), gl.float32, row_l), gl.zeros([64], gl.float32, row_l),
+            gl.zeros([64, 256], gl.float32, O_LAYOUT))
+
+
+@gluon.jit
 def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
                num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb, qk_scale_log2,
                out_ptr, stride_ob, stride_os, stride_oh, lse_ptr, max_logits_ptr, stride_lb, stride_ls, sink_ptr,
@@ -221,13 +229,9 @@ def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
     for tile in range(gl.program_id(0), num_tiles, gl.num_programs(0)):
         b, tok, h0, n_idx, npairs = _tile_coords(tile, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb,
                                                  HAS_TOPK_LENGTH)
-        m = gl.full([64], float("-inf"), gl.float32, row_l)
-        l = gl.zeros([64], gl.float32, row_l)
-        o = gl.zeros([64, 256], gl.float32, o_layout)
+        m, l, o = _fresh_softmax_state()
         s = gl.zeros([64, 64], gl.float32, s_layout)
-
-        mbarrier.wait(bars.index(_Q_READY), k & 1)
-        fence_async_shared()
+        wait_async_tile(bars.index(_Q_READY), k & 1)
         if npairs > 0:
             z0 = loop_variant(tile - tile)
             s = _qk(q_lo, kv_lo, q_hi, kv_hi, q_rope, kv_rope, bars, 0, g0 & 1, z0, z0, s_layout, D_ROPE, TILE_FENCE)
@@ -327,12 +331,8 @@ def _consumer1(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
     for tile in range(gl.program_id(0), num_tiles, gl.num_programs(0)):
         b, tok, h0, n_idx, npairs = _tile_coords(tile, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb,
                                                  HAS_TOPK_LENGTH)
-        m = gl.full([64], float("-inf"), gl.float32, row_l)
-        l = gl.zeros([64], gl.float32, row_l)
-        o = gl.zeros([64, 256], gl.float32, o_layout)
-
-        mbarrier.wait(bars.index(_Q_READY), k & 1)
-        fence_async_shared()
+        m, l, o = _fresh_softmax_state()
+        wait_async_tile(bars.index(_Q_READY), k & 1)
         if npairs == 0:
             signal(bars.index(_Q_FREE))
         for t in range(npairs):
