@@ -3,7 +3,9 @@
     python -m tle.bench sparse-mla --provider benchmarks.sparse_mla_ws_variants:mbarrier_handoffs ...
 
 Each provider launches `tle.ops.sparse_mla_ws.sparse_mla_ws_kernel` with one design choice
-switched, so a single benchmark run measures what that choice contributes.
+switched, so a single benchmark run measures what that choice contributes (`benchmarks/
+ab_sparse_mla.py` times them in interleaved rounds). Choices measured and then removed from the
+kernel (L2 prefetch, Q K^T before P1) are in docs/perf/LOG.md with the commit that had them.
 """
 import torch
 
@@ -60,8 +62,4 @@ def early1_before_p0(q, kv, indices, sm_scale, d_v):
     """Consumer 1 waits for its register-P WGMMA and releases slot 1's early half before waiting
     for consumer 0's P0."""
     return _launch(q, kv, indices, sm_scale, d_v, EARLY1_BEFORE_P0=True)
-
-
-def late1_first_and_early1_before_p0(q, kv, indices, sm_scale, d_v):
-    return _launch(q, kv, indices, sm_scale, d_v, EARLY1_BEFORE_P0=True, LATE1_FIRST=True)
 

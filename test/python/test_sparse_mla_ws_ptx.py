@@ -104,6 +104,16 @@ def test_descriptors_stay_next_to_their_wgmma(tmp_path, monkeypatch):
     assert m and int(m.group(1)) > 0, report
 
 
+@pytest.mark.parametrize("switch", [dict(NAMED_HANDOFFS=False), dict(SHARE_DURING_PV=True), dict(TILE_FENCE=False),
+                                    dict(P1_EARLY=True), dict(LATE1_FIRST=False), dict(EARLY1_BEFORE_P0=True)],
+                         ids=lambda d: next(iter(d)))
+def test_measured_variants_compile_without_spills(tmp_path, switch):
+    """The design switches benchmarks/sparse_mla_ws_variants.py times must stay comparable: each
+    compiles, without spills (a spilling variant would measure the spill, not the choice)."""
+    _, report = _compile(tmp_path, **switch)
+    assert "0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads" in report, report
+
+
 def test_d512_compiles_without_spills(tmp_path):
     _, report = _compile(tmp_path, d_qk=512)
     assert "0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads" in report, report
