@@ -64,6 +64,9 @@ PRODUCER_REGS = gl.constexpr(72)
 S_LAYOUT = gl.constexpr(gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, 64, 16]))
 O_LAYOUT = gl.constexpr(gl.NVMMADistributedLayout(version=[3, 0], warps_per_cta=[4, 1], instr_shape=[16, 256, 16]))
 P_OPERAND_LAYOUT = gl.constexpr(gl.DotOperandLayout(operand_index=0, parent=O_LAYOUT.value, k_width=2))
+S_ROWS = gl.constexpr(gl.SliceLayout(1, S_LAYOUT.value))  # per-head vectors (running max, row sum)
+S_COLS = gl.constexpr(gl.SliceLayout(0, S_LAYOUT.value))  # per-KV-row vectors (validity bias)
+O_ROWS = gl.constexpr(gl.SliceLayout(1, O_LAYOUT.value))  # the same heads, as O's rows
 
 # barrier slots in the CTA's mbarrier array. Each ring slot is filled and released in two halves:
 # the "early" half is the part of V its owner multiplies with its own P (slot 0: columns
@@ -204,8 +207,7 @@ def _tile_coords(tile, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb, HAS_
 @gluon.jit
 def _fresh_softmax_state():
     """Running max (base 2), row sum and output half of one consumer at the start of a tile."""
-    row_l: gl.constexpr = gl.SliceLayout(1, S_LAYOUT)
-    return (gl.full([64], float("-inf"), gl.float32, row_l), gl.zeros([64], gl.float32, row_l),
+    return (gl.full([64], float("-inf"), gl.float32, S_ROWS), gl.zeros([64], gl.float32, S_ROWS),
             gl.zeros([64, 256], gl.float32, O_LAYOUT))
 
 
@@ -216,12 +218,6 @@ def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
                D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr, HAS_TOPK_LENGTH: gl.constexpr,
                NAMED: gl.constexpr, SHARE_DURING_PV: gl.constexpr, TILE_FENCE: gl.constexpr,
                LATE1_FIRST: gl.constexpr):
-    s_layout: gl.constexpr = S_LAYOUT
-    o_layout: gl.constexpr = O_LAYOUT
-    p_op_layout: gl.constexpr = P_OPERAND_LAYOUT
-    row_l: gl.constexpr = gl.SliceLayout(1, s_layout)
-    col_l: gl.constexpr = gl.SliceLayout(0, s_layout)
-    orow_l: gl.constexpr = gl.SliceLayout(1, o_layout)
     dtype: gl.constexpr = q_lo.dtype
 
     g0 = 0  # pairs done by this CTA before the current tile: ring phases run across tiles
@@ -230,11 +226,11 @@ def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
         b, tok, h0, n_idx, npairs = _tile_coords(tile, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb,
                                                  HAS_TOPK_LENGTH)
         m, l, o = _fresh_softmax_state()
-        s = gl.zeros([64, 64], gl.float32, s_layout)
+        s = gl.zeros([64, 64], gl.float32, S_LAYOUT)
         wait_async_tile(bars.index(_Q_READY), k & 1)
         if npairs > 0:
             z0 = loop_variant(tile - tile)
-            s = _qk(q_lo, kv_lo, q_hi, kv_hi, q_rope, kv_rope, bars, 0, g0 & 1, z0, z0, s_layout, D_ROPE, TILE_FENCE)
+            s = _qk(q_lo, kv_lo, q_hi, kv_hi, q_rope, kv_rope, bars, 0, g0 & 1, z0, z0, S_LAYOUT, D_ROPE, TILE_FENCE)
             s = warpgroup_mma_wait(0, deps=[s])
         if npairs <= 1:
             signal(bars.index(_Q_FREE))  # this was the tile's last Q K^T here
@@ -243,23 +239,23 @@ def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
             ph = (g0 + t) & 1
             z = loop_variant(t - t)
             # ---- softmax of block 2t against the running max ----------------------------------
-            sc = _masked_scores(s, bias.index(0), qk_scale_log2, col_l)
+            sc = _masked_scores(s, bias.index(0), qk_scale_log2, S_COLS)
             m0 = gl.maximum(m, gl.max(sc, 1))
             stats.index(0).store(m0)
             _hand_over(bars, _MAX0, NAMED, False)
             alpha = gl.exp2(m - _exp_base(m0))
             p = gl.exp2(sc - _exp_base(m0)[:, None])
             l = l * alpha + gl.sum(p, 1)
-            o = o * gl.convert_layout(alpha, orow_l)[:, None]
+            o = o * gl.convert_layout(alpha, O_ROWS)[:, None]
             # ---- O[:, :256] += P0 V0 (P0 from registers) -----------------------------------------
-            p_op = gl.convert_layout(p.to(dtype), p_op_layout)
+            p_op = gl.convert_layout(p.to(dtype), P_OPERAND_LAYOUT)
             o = warpgroup_mma(p_op, kv_lo.index(z), o, is_async=True)
             if not SHARE_DURING_PV:
                 o = warpgroup_mma_wait(0, deps=[o])
                 signal(bars.index(_FREE_EARLY + 0))
             # ---- rebase P0 to consumer 1's max and share it --------------------------------------
             _take_over(bars, _MAX1, ph, NAMED)
-            m1 = stats.index(1).load(row_l)
+            m1 = stats.index(1).load(S_ROWS)
             beta = gl.exp2(m0 - _exp_base(m1))
             p_buf.index(z).store((p * beta[:, None]).to(dtype))
             _hand_over(bars, _P0, NAMED, True)
@@ -267,14 +263,14 @@ def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
                 o = warpgroup_mma_wait(0, deps=[o])
                 signal(bars.index(_FREE_EARLY + 0))
             # ---- O[:, :256] += P1 V1 (P1 from consumer 1, in shared memory) ----------------------
-            o = o * gl.convert_layout(beta, orow_l)[:, None]  # while consumer 1 finishes P1
+            o = o * gl.convert_layout(beta, O_ROWS)[:, None]  # while consumer 1 finishes P1
             l = l * beta
             m = m1
             _take_over(bars, _P1, ph, NAMED)
             if t + 1 < npairs:
                 # the next even block's Q K^T is queued behind P1 V1 (both async)
                 o = warpgroup_mma(p_buf.index(z + 1), kv_lo.index(z + 1), o, is_async=True)
-                s = _qk_early(q_lo, kv_lo, bars, 0, ph ^ 1, z, z, s_layout, TILE_FENCE)
+                s = _qk_early(q_lo, kv_lo, bars, 0, ph ^ 1, z, z, S_LAYOUT, TILE_FENCE)
                 if LATE1_FIRST:
                     # release slot 1's late half before waiting for slot 0's: the producer refills them
                     # in this order, and consumer 1's next Q K^T needs the former
@@ -297,14 +293,14 @@ def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
 
         # ---- epilogue (overlaps the producer's next Q and first blocks) -----------------------
         publish_rows(stats.index(2), l, bars.index(_L0))
-        l1 = receive_rows(stats.index(3), bars.index(_L1), k & 1, row_l)
+        l1 = receive_rows(stats.index(3), bars.index(_L1), k & 1, S_ROWS)
         l_total = l + l1
         out_row = b * stride_ob + tok * stride_os
-        _store_output(o, l_total, m, out_ptr, out_row, stride_oh, 0, sink_ptr, h0, HAS_SINK, o_layout)
+        _store_output(o, l_total, m, out_ptr, out_row, stride_oh, 0, sink_ptr, h0, HAS_SINK, O_LAYOUT)
         has_any = m > float("-inf")
         l_safe = gl.where(has_any, l_total, 1.0)
         lse2 = gl.where(has_any, m + gl.log2(l_safe), float("inf"))
-        stat = b * stride_lb + tok * stride_ls + h0 + gl.arange(0, 64, layout=row_l)
+        stat = b * stride_lb + tok * stride_ls + h0 + gl.arange(0, 64, layout=S_ROWS)
         gl.store(lse_ptr + stat, lse2 * 0.6931471805599453)
         gl.store(max_logits_ptr + stat, m * 0.6931471805599453)
         g0 += npairs
@@ -318,12 +314,6 @@ def _consumer1(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
                D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr, HAS_TOPK_LENGTH: gl.constexpr,
                NAMED: gl.constexpr, TILE_FENCE: gl.constexpr, P1_EARLY: gl.constexpr,
                EARLY1_BEFORE_P0: gl.constexpr):
-    s_layout: gl.constexpr = S_LAYOUT
-    o_layout: gl.constexpr = O_LAYOUT
-    p_op_layout: gl.constexpr = P_OPERAND_LAYOUT
-    row_l: gl.constexpr = gl.SliceLayout(1, s_layout)
-    col_l: gl.constexpr = gl.SliceLayout(0, s_layout)
-    orow_l: gl.constexpr = gl.SliceLayout(1, o_layout)
     dtype: gl.constexpr = q_lo.dtype
 
     g0 = 0
@@ -338,24 +328,24 @@ def _consumer1(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
         for t in range(npairs):
             ph = (g0 + t) & 1
             z = loop_variant(t - t)
-            s = _qk(q_hi, kv_hi, q_lo, kv_lo, q_rope, kv_rope, bars, 1, ph, z, z + 1, s_layout, D_ROPE, TILE_FENCE)
+            s = _qk(q_hi, kv_hi, q_lo, kv_lo, q_rope, kv_rope, bars, 1, ph, z, z + 1, S_LAYOUT, D_ROPE, TILE_FENCE)
             s = warpgroup_mma_wait(0, deps=[s])
             if t + 1 == npairs:
                 signal(bars.index(_Q_FREE))
-            sc = _masked_scores(s, bias.index(1), qk_scale_log2, col_l)
+            sc = _masked_scores(s, bias.index(1), qk_scale_log2, S_COLS)
             _take_over(bars, _MAX0, ph, NAMED)
-            m0 = stats.index(0).load(row_l)
+            m0 = stats.index(0).load(S_ROWS)
             m1 = gl.maximum(m0, gl.max(sc, 1))
             stats.index(1).store(m1)
             _hand_over(bars, _MAX1, NAMED, False)
             alpha = gl.exp2(m - _exp_base(m1))
             p = gl.exp2(sc - _exp_base(m1)[:, None])
             l = l * alpha + gl.sum(p, 1)
-            o = o * gl.convert_layout(alpha, orow_l)[:, None]
+            o = o * gl.convert_layout(alpha, O_ROWS)[:, None]
             m = m1
             # ---- O[:, 256:] += P1 V1 (registers), then += P0 V0 (consumer 0's P0, shared) --------
             p_lo = p.to(dtype)
-            o = warpgroup_mma(gl.convert_layout(p_lo, p_op_layout), kv_hi.index(z + 1), o, is_async=True)
+            o = warpgroup_mma(gl.convert_layout(p_lo, P_OPERAND_LAYOUT), kv_hi.index(z + 1), o, is_async=True)
             p_buf.index(z + 1).store(p_lo)
             if EARLY1_BEFORE_P0:
                 # release slot 1's early half before waiting for P0: its refill is the first thing
@@ -374,10 +364,10 @@ def _consumer1(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
             o = warpgroup_mma_wait(0, deps=[o])
             signal(bars.index(_FREE_LATE + 0))
 
-        l0 = receive_rows(stats.index(2), bars.index(_L0), k & 1, row_l)
+        l0 = receive_rows(stats.index(2), bars.index(_L0), k & 1, S_ROWS)
         publish_rows(stats.index(3), l, bars.index(_L1))
         out_row = b * stride_ob + tok * stride_os
-        _store_output(o, l + l0, m, out_ptr, out_row, stride_oh, 256, sink_ptr, h0, HAS_SINK, o_layout)
+        _store_output(o, l + l0, m, out_ptr, out_row, stride_oh, 256, sink_ptr, h0, HAS_SINK, O_LAYOUT)
         g0 += npairs
         k += 1
 
