@@ -5,12 +5,13 @@ docs/triton-integration.md). ``tle.disable()`` / ``tle.enable()`` or ``TLE_DISAB
 stock behaviour. ``tle.run_pipeline(ir_text)`` runs TLE's passes on Triton IR text directly.
 """
 from ._native import TLEError, has_native_rewrites, list_passes, run_pipeline, tool_path
+from .errors import TLEStepError, TLEWarning
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "TLEError", "run_pipeline", "list_passes", "has_native_rewrites", "tool_path",
-    "enable", "disable", "is_enabled", "__version__",
+    "TLEError", "TLEWarning", "TLEStepError", "run_pipeline", "list_passes", "has_native_rewrites", "tool_path",
+    "enable", "disable", "enabled", "is_enabled", "__version__",
 ]
 
 try:
@@ -19,7 +20,7 @@ except ImportError:  # TLE's compiler tools work without Triton; the hook needs 
     _triton = None
 
 if _triton is not None:
-    from .hook import disable, enable, install, is_enabled
+    from .integration import disable, enable, enabled, install, is_enabled
 
     install()
     from . import pipeline as _pipeline
@@ -27,9 +28,9 @@ if _triton is not None:
     _pipeline.reset_default()
 else:
     def _no_triton(*_args, **_kwargs):
-        raise ImportError("the TLE compilation hook needs the `triton` package (3.6.x)")
+        raise ImportError("the TLE compilation hook needs the `triton` package")
 
-    enable = disable = install = _no_triton
+    enable = disable = install = enabled = _no_triton
 
     def is_enabled() -> bool:
         return False

@@ -10,6 +10,8 @@ Environment (read at every compile, so a test or a launcher can change them at a
   TLE_DUMP_DIR=<dir>   write the IR before and after every TLE step under <dir>.
   TLE_REPRO_DIR=<dir>  where failure reproducers go (default: <tmp>/tle-repro).
   TLE_GLUON=1          also run the post-ttgir pipeline on Gluon kernels (default: leave them alone).
+  TLE_MATERIALIZE=0    ``import tle`` does not register the default gather-loop pipelining
+                       (tle.pipeline.auto); read when tle.pipeline.reset_default() runs.
   TLE_NATIVE_LIB=<so>  path of libtle_capi.so (read by tle._native).
 
 Programmatic overrides (``set_options``, ``enable``/``disable``) take precedence over the
@@ -30,6 +32,7 @@ ENV_DUMP_DIR = "TLE_DUMP_DIR"
 ENV_REPRO_DIR = "TLE_REPRO_DIR"
 ENV_GLUON = "TLE_GLUON"
 
+ENV_MATERIALIZE = "TLE_MATERIALIZE"
 ENV_NATIVE_LIB = "TLE_NATIVE_LIB"
 
 ENV_VARS = (ENV_DISABLE, ENV_PIPELINE, ENV_STRICT, ENV_DUMP_DIR, ENV_REPRO_DIR, ENV_GLUON, ENV_NATIVE_LIB)
@@ -131,6 +134,11 @@ def current() -> Options:
             _cache.clear()
         _cache[key] = opts
         return opts
+
+
+def materialize_by_default() -> bool:
+    """TLE_MATERIALIZE: "0" turns off the gather-loop pipelining ``import tle`` registers."""
+    return os.environ.get(ENV_MATERIALIZE, "1").strip() != "0"
 
 
 def generation() -> int:

@@ -28,7 +28,8 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
-from . import hook
+from . import config as _config
+from .integration import steps as _steps
 
 __all__ = [
     "PASS_NAME", "ANCHOR", "MIN_STAGES", "MAX_STAGES",
@@ -116,9 +117,9 @@ def _pipelines_locked() -> list:
 
 def _sync_locked() -> None:
     for name in (_KERNELS_STEP, _AUTO_STEP):
-        hook.remove_step(name)
+        _steps.remove_step(name)
     for name, pipeline in _pipelines_locked():
-        hook.insert_step(pipeline, before=ANCHOR, name=name)
+        _steps.insert_step(pipeline, before=ANCHOR, name=name)
 
 
 def materialize(kernel=None, *, stages: int = 2, smem_budget: Optional[int] = None,
@@ -165,8 +166,6 @@ def auto(stages: int = 2, *, gather_only: bool = True, smem_budget: Optional[int
 def reset_default() -> None:
     """The state ``import tle`` sets up: every registration forgotten, and ``auto(stages=2)``
     (gather loops only) when the native library has __TLE__ and TLE_MATERIALIZE is not "0"."""
-    import os
-
     from ._native import has_native_rewrites
 
     clear()
@@ -174,7 +173,7 @@ def reset_default() -> None:
         native = has_native_rewrites()
     except ImportError:  # no native library: the hook warns once at compile time
         native = False
-    if native and os.environ.get("TLE_MATERIALIZE", "1") != "0":
+    if native and _config.materialize_by_default():
         auto(stages=2)
 
 

@@ -31,7 +31,8 @@ import triton  # noqa: E402
 from triton.backends.compiler import GPUTarget  # noqa: E402
 
 import tle  # noqa: E402,F401  (installs the hook)
-from tle import _native, hook, ttgir_text  # noqa: E402
+from tle import _native, integration, ttgir_text  # noqa: E402
+from tle.integration.state import STATE  # noqa: E402
 from tle import config as tle_config  # noqa: E402
 
 TARGET = GPUTarget("cuda", 90, 32)
@@ -41,6 +42,20 @@ EXAMPLES = ["vector_add", "softmax", "matmul", "flash_attention_fwd", "gluon_wgm
 TRITON_EXAMPLES = [k for k in EXAMPLES if k != "gluon_wgmma"]
 
 TLE_ENV = ("TLE_DISABLE", "TLE_PIPELINE", "TLE_STRICT", "TLE_DUMP_DIR", "TLE_REPRO_DIR", "TLE_GLUON")
+
+#: Triton 3.7+ asks the hook for its cache-key part; 3.6 has TLE wrap the key functions.
+KEYED_HOOK = STATE.keyed_hook
+
+
+def tle_key_part():
+    """What TLE adds to Triton's compile cache key in the current state ("" when off), in
+    whichever way the installed Triton takes it."""
+    if STATE.keyed_hook:
+        return integration.stages_hook()[0]
+    from triton.compiler.compiler import make_backend
+
+    backend = make_backend(TARGET)
+    return backend.hash()[len(STATE.orig_backend_hash(backend)):]
 
 
 def native_available() -> tuple:
@@ -140,15 +155,15 @@ def tle_env(monkeypatch, tmp_path):
     monkeypatch.delenv("TRITON_ALWAYS_COMPILE", raising=False)
     monkeypatch.setenv("TRITON_CACHE_DIR", str(tmp_path / "triton-cache"))
     monkeypatch.setenv("TLE_REPRO_DIR", str(tmp_path / "repro"))
-    hook.install()
+    integration.install()
     tle_config.reset_options()
-    hook.clear_steps()
-    hook._warned_once.clear()
+    integration.clear_steps()
+    STATE.warned.clear()
     yield tmp_path
     tle_config.reset_options()
-    hook.clear_steps()
-    hook._warned_once.clear()
-    hook.install()
+    integration.clear_steps()
+    STATE.warned.clear()
+    integration.install()
 
 
 @pytest.fixture
