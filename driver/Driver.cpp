@@ -89,8 +89,16 @@ bool runPipelineOnText(llvm::StringRef input, llvm::StringRef pipeline, std::str
   if (failed(pm.run(*module)))
     return false;
 
+  // Locations go back to Triton when the input carried any (the hook's text always does): they
+  // become the PTX's .loc lines, and NameLocs are Triton's SSA value names (printed as the
+  // %name prefix, as Triton prints them). Input without any loc(...) keeps printing without, so
+  // the locations the parser made up for it (<tle-input>:line:col) do not appear.
+  OpPrintingFlags flags;
+  flags.printGenericOpForm();
+  if (input.contains("loc("))
+    flags.enableDebugInfo(/*enable=*/true, /*prettyForm=*/false).printNameLocAsPrefix(true);
   llvm::raw_string_ostream out(output);
-  module->print(out, OpPrintingFlags().printGenericOpForm());
+  module->print(out, flags);
   return true;
 }
 

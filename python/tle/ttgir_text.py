@@ -22,6 +22,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 from typing import Optional
 
 from triton._C.libtriton import ir
@@ -29,8 +30,8 @@ from triton._C.libtriton import ir
 #: Non-dialect module attribute used to force generic printing (never survives into returned text).
 FORCE_ATTR = "tle_force_generic_print"
 
-#: File name the clone is parsed from; locations MLIR synthesises for it (block arguments that the
-#: custom form prints without a location) are renamed to this stable marker.
+#: Stable file name for locations the clone's parse synthesised (block arguments that the custom form
+#: prints without a location) in the text, used only where they could not be copied from the original.
 CLONE_LOC_NAME = "tle-clone"
 
 _STRING = r'"(?:[^"\\]|\\.)*"'
@@ -51,19 +52,34 @@ def _write_temp(text: str, suffix: str = ".mlir", directory: Optional[str] = Non
     return path
 
 
+#: Serializes fd-2 captures: each one swaps the process-wide fd 2 and restores it, and two that
+#: interleave (A saves, B saves A's file, A restores, B restores A's file) would leave fd 2 pointing
+#: at a deleted temporary file for the rest of the process. Re-entrant so that a nested capture in
+#: the same thread cannot deadlock.
+_STDERR_LOCK = threading.RLock()
+
+
 @contextlib.contextmanager
 def _captured_stderr():
-    """Collect what native code writes to file descriptor 2 (MLIR prints diagnostics there)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
+    """Collect what native code writes to file descriptor 2 (MLIR prints diagnostics there).
+
+    Triton's Python API offers no other way to get its parser's and verifier's messages (the
+    exception says only "Parse MLIR file failed."; ``verify()`` returns a bool), so this is used
+    only on failure paths, to re-run the failing call once. While it runs, output other threads
+    write to fd 2 lands in the capture too; the window is one parse or verify."""
     box: list = []
-    with tempfile.TemporaryFile() as tmp:
-        os.dup2(tmp.fileno(), 2)
-        try:
-            yield box
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+    with _STDERR_LOCK:
+        sys.stderr.flush()
+        with tempfile.TemporaryFile() as tmp:
+            saved = os.dup(2)
+            try:
+                os.dup2(tmp.fileno(), 2)
+                try:
+                    yield box
+                finally:
+                    os.dup2(saved, 2)
+            finally:
+                os.close(saved)
             tmp.seek(0)
             box.append(tmp.read().decode("utf-8", errors="replace"))
 
@@ -95,19 +111,51 @@ def verify_module(mod) -> tuple:
     return False, (box[0] if box else "").strip()
 
 
+def _blocks(mod) -> list:
+    """Every block of ``mod`` that holds an op (every block of valid IR: it has a terminator), in
+    walk order, which is a function of the structure only."""
+    seen: set = set()
+    blocks: list = []
+
+    def visit(op):
+        b = op.get_block()
+        if b is not None and b.id() not in seen:
+            seen.add(b.id())
+            blocks.append(b)
+
+    mod.walk(visit)
+    return blocks
+
+
+def _copy_block_arg_locs(src, dst) -> bool:
+    """Give every block argument of ``dst`` (a clone of ``src``) the location of its counterpart
+    in ``src``. False (nothing or only part changed) when the two do not have the same blocks."""
+    try:
+        a, b = _blocks(src), _blocks(dst)
+        if len(a) != len(b) or any(x.get_num_arguments() != y.get_num_arguments() for x, y in zip(a, b)):
+            return False
+        for x, y in zip(a, b):
+            for i in range(x.get_num_arguments()):
+                y.get_argument(i).set_loc(x.get_argument(i).get_loc())
+        return True
+    except (AttributeError, TypeError, RuntimeError):  # a Triton without these bindings
+        return False
+
+
 def _clone(mod):
     path = _write_temp(mod.str())
     try:
-        return _parse_file(path, mod.context), path
+        clone = _parse_file(path, mod.context)
     finally:
         os.unlink(path)
+    # Block arguments the custom form prints without a location got one in the temporary file;
+    # when the copy works no trace of that file is left (the path is returned for the fallback).
+    return clone, (None if _copy_block_arg_locs(mod, clone) else path)
 
 
 def clone_module(mod) -> "ir.module":
-    """A deep copy of ``mod`` in the same context (custom-form print + parse, Triton's own path).
-
-    Block arguments that the custom form prints without a location get a location in the
-    (deleted) temporary file; ``module_to_generic_text`` renames it to ``CLONE_LOC_NAME``."""
+    """A deep copy of ``mod`` in the same context, locations included (custom-form print + parse,
+    Triton's own path; the block-argument locations the custom form omits are copied over)."""
     return _clone(mod)[0]
 
 
@@ -180,7 +228,7 @@ def module_to_generic_text(mod, *, debug_info: bool = True, clone: bool = True) 
         raise TextConversionError("Triton did not print the module in generic form")
     text = _strip_force_attr(raw)
     text = expand_aliases(text)
-    if clone_path is not None:
+    if clone_path is not None:  # locations could not be copied: at least no temporary path
         text = text.replace(_mlir_string(clone_path), _mlir_string(CLONE_LOC_NAME))
     return text
 
@@ -192,6 +240,9 @@ def _mlir_string(s: str) -> str:
 def generic_text_to_module(text: str, context, source_name: Optional[str] = "tle-input.mlir") -> "ir.module":
     """Parse MLIR text (generic or custom form) into ``context``; the result carries ``.context``.
 
+    The locations are the text's ``loc(...)``; an op or block argument printed without one gets a
+    location in the (deleted) temporary file the text is parsed from, so text meant for
+    compilation should carry them all (``module_to_generic_text`` and TLE's native printer do).
     Raises ``TextConversionError`` with the parser's diagnostics; locations in them name
     ``source_name`` instead of the temporary file."""
     path = _write_temp(text)
