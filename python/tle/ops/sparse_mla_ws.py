@@ -80,65 +80,56 @@ _FREE_EARLY = gl.constexpr(4)  # + slot
 _FREE_LATE = gl.constexpr(6)  # + slot
 _Q_READY = gl.constexpr(8)  # producer -> consumers, once per tile
 _Q_FREE = gl.constexpr(9)  # consumers -> producer: both done with the tile's Q (after their last Q K^T)
-_MAX0 = gl.constexpr(10)
-_MAX1 = gl.constexpr(11)
-_P0 = gl.constexpr(12)
-_P1 = gl.constexpr(13)
-_L0 = gl.constexpr(14)
-_L1 = gl.constexpr(15)
+# slots 10-13 are unused: they carried the consumer hand-offs of the measured mbarrier variant
+# (removed switch NAMED_HANDOFFS, docs/perf/LOG.md); they stay allocated so that the frozen
+# kernel's shared-memory layout, and its PTX, are the measured ones
+_L0 = gl.constexpr(14)  # consumer 0 -> consumer 1: its row-sum partial, once per tile
+_L1 = gl.constexpr(15)  # consumer 1 -> consumer 0
 _NUM_BARS = gl.constexpr(16)
-# consumer <-> consumer hand-offs (_MAX0 .. _P1) on named hardware barriers: ids 12 .. 15
-_NAMED_BASE = gl.constexpr(12)
+
+# consumer <-> consumer hand-offs within a pair, on named hardware barriers (tle.gluon.named_*;
+# ids from the top of the 16, Triton's own partition barriers count from 0)
+_MAX0 = gl.constexpr(12)  # consumer 0's running max m0 -> consumer 1
+_MAX1 = gl.constexpr(13)  # consumer 1's m1 -> consumer 0
+_P0 = gl.constexpr(14)  # consumer 0's P0 (in slot 0's RoPE tile) -> consumer 1's WGMMA
+_P1 = gl.constexpr(15)  # consumer 1's P1 (in slot 1's RoPE tile) -> consumer 0's WGMMA
+_PAIR_THREADS = gl.constexpr(256)  # both consumer warpgroups take part in each
 
 
 @gluon.jit
-def _hand_over(bars, BAR: gl.constexpr, NAMED: gl.constexpr, FOR_WGMMA: gl.constexpr):
-    """This consumer's shared-memory writes are done: release them to the other consumer."""
+def _hand_over(BAR: gl.constexpr, FOR_WGMMA: gl.constexpr):
+    """This consumer's shared-memory writes are done: release them to the other consumer (its
+    WGMMA reads them through the async proxy when ``FOR_WGMMA``: fence first)."""
     if FOR_WGMMA:
         fence_async_shared()
-    if NAMED:
-        named_barrier_arrive(_NAMED_BASE + BAR - _MAX0, 256)
-    else:
-        gl.thread_barrier()
-        mbarrier.arrive(bars.index(BAR), count=1)
+    named_barrier_arrive(BAR, _PAIR_THREADS)
 
 
 @gluon.jit
-def _take_over(bars, BAR: gl.constexpr, phase, NAMED: gl.constexpr):
-    """Wait for the other consumer's :func:`_hand_over` of ``BAR`` (pair phase ``phase``)."""
-    if NAMED:
-        named_barrier_sync(_NAMED_BASE + BAR - _MAX0, 256)
-    else:
-        mbarrier.wait(bars.index(BAR), phase)
+def _take_over(BAR: gl.constexpr):
+    """Wait for the other consumer's :func:`_hand_over` of ``BAR`` (both meet every named barrier
+    once per pair, in the same order: no phase to track)."""
+    named_barrier_sync(BAR, _PAIR_THREADS)
 
 
 @gluon.jit
-def _acquire(bar, phase, FENCE: gl.constexpr):
-    if FENCE:
-        wait_async_tile(bar, phase)
-    else:
-        mbarrier.wait(bar, phase)
-
-
-@gluon.jit
-def _qk_early(q_early, k_early, bars, slot: gl.constexpr, phase, zero, kslot, s_layout: gl.constexpr,
-              FENCE: gl.constexpr):
+def _qk_early(q_early, k_early, bars, slot: gl.constexpr, phase, zero, kslot, s_layout: gl.constexpr):
     """Issue the early half of S = Q K^T for the block in ring slot ``slot`` (one async WGMMA group)
     as soon as that half has landed.
 
     ``zero`` / ``kslot`` (= 0 / ``slot``) come from :func:`tle.gluon.loop_variant`, so the smem
     descriptors are computed here instead of being hoisted out of the loop."""
     acc = gl.zeros([64, 64], gl.float32, s_layout)
-    _acquire(bars.index(_READY_EARLY + slot), phase, FENCE)
+    wait_async_tile(bars.index(_READY_EARLY + slot), phase)
     return warpgroup_mma(q_early.index(zero), k_early.index(kslot).permute((1, 0)), acc, use_acc=False,
                          is_async=True)
 
 
 @gluon.jit
 def _qk_late(acc, q_late, k_late, q_rope, k_rope, bars, slot: gl.constexpr, phase, zero, kslot,
-             D_ROPE: gl.constexpr, FENCE: gl.constexpr):
+             D_ROPE: gl.constexpr):
     """Queue the late half and the RoPE tile of S = Q K^T (1 or 2 more async WGMMA groups)."""
-    _acquire(bars.index(_READY_LATE + slot), phase, FENCE)
+    wait_async_tile(bars.index(_READY_LATE + slot), phase)
     acc = warpgroup_mma(q_late.index(zero), k_late.index(kslot).permute((1, 0)), acc, is_async=True)
     if D_ROPE > 0:
         acc = warpgroup_mma(q_rope.index(zero), k_rope.index(kslot).permute((1, 0)), acc, is_async=True)
@@ -147,10 +138,10 @@ def _qk_late(acc, q_late, k_late, q_rope, k_rope, bars, slot: gl.constexpr, phas
 
 @gluon.jit
 def _qk(q_early, k_early, q_late, k_late, q_rope, k_rope, bars, slot: gl.constexpr, phase, zero, kslot,
-        s_layout: gl.constexpr, D_ROPE: gl.constexpr, FENCE: gl.constexpr = True):
+        s_layout: gl.constexpr, D_ROPE: gl.constexpr):
     """Issue the whole S = Q K^T for the block in ring slot ``slot`` (2 or 3 async WGMMA groups)."""
-    acc = _qk_early(q_early, k_early, bars, slot, phase, zero, kslot, s_layout, FENCE)
-    return _qk_late(acc, q_late, k_late, q_rope, k_rope, bars, slot, phase, zero, kslot, D_ROPE, FENCE)
+    acc = _qk_early(q_early, k_early, bars, slot, phase, zero, kslot, s_layout)
+    return _qk_late(acc, q_late, k_late, q_rope, k_rope, bars, slot, phase, zero, kslot, D_ROPE)
 
 
 @gluon.jit
@@ -215,9 +206,7 @@ def _fresh_softmax_state():
 def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
                num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb, qk_scale_log2,
                out_ptr, stride_ob, stride_os, stride_oh, lse_ptr, max_logits_ptr, stride_lb, stride_ls, sink_ptr,
-               D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr, HAS_TOPK_LENGTH: gl.constexpr,
-               NAMED: gl.constexpr, SHARE_DURING_PV: gl.constexpr, TILE_FENCE: gl.constexpr,
-               LATE1_FIRST: gl.constexpr):
+               D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr, HAS_TOPK_LENGTH: gl.constexpr):
     dtype: gl.constexpr = q_lo.dtype
 
     g0 = 0  # pairs done by this CTA before the current tile: ring phases run across tiles
@@ -230,7 +219,7 @@ def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
         wait_async_tile(bars.index(_Q_READY), k & 1)
         if npairs > 0:
             z0 = loop_variant(tile - tile)
-            s = _qk(q_lo, kv_lo, q_hi, kv_hi, q_rope, kv_rope, bars, 0, g0 & 1, z0, z0, S_LAYOUT, D_ROPE, TILE_FENCE)
+            s = _qk(q_lo, kv_lo, q_hi, kv_hi, q_rope, kv_rope, bars, 0, g0 & 1, z0, z0, S_LAYOUT, D_ROPE)
             s = warpgroup_mma_wait(0, deps=[s])
         if npairs <= 1:
             signal(bars.index(_Q_FREE))  # this was the tile's last Q K^T here
@@ -242,7 +231,7 @@ def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
             sc = _masked_scores(s, bias.index(0), qk_scale_log2, S_COLS)
             m0 = gl.maximum(m, gl.max(sc, 1))
             stats.index(0).store(m0)
-            _hand_over(bars, _MAX0, NAMED, False)
+            _hand_over(_MAX0, False)
             alpha = gl.exp2(m - _exp_base(m0))
             p = gl.exp2(sc - _exp_base(m0)[:, None])
             l = l * alpha + gl.sum(p, 1)
@@ -250,39 +239,28 @@ def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
             # ---- O[:, :256] += P0 V0 (P0 from registers) -----------------------------------------
             p_op = gl.convert_layout(p.to(dtype), P_OPERAND_LAYOUT)
             o = warpgroup_mma(p_op, kv_lo.index(z), o, is_async=True)
-            if not SHARE_DURING_PV:
-                o = warpgroup_mma_wait(0, deps=[o])
-                signal(bars.index(_FREE_EARLY + 0))
+            o = warpgroup_mma_wait(0, deps=[o])
+            signal(bars.index(_FREE_EARLY + 0))
             # ---- rebase P0 to consumer 1's max and share it --------------------------------------
-            _take_over(bars, _MAX1, ph, NAMED)
+            _take_over(_MAX1)
             m1 = stats.index(1).load(S_ROWS)
             beta = gl.exp2(m0 - _exp_base(m1))
             p_buf.index(z).store((p * beta[:, None]).to(dtype))
-            _hand_over(bars, _P0, NAMED, True)
-            if SHARE_DURING_PV:
-                o = warpgroup_mma_wait(0, deps=[o])
-                signal(bars.index(_FREE_EARLY + 0))
+            _hand_over(_P0, True)
             # ---- O[:, :256] += P1 V1 (P1 from consumer 1, in shared memory) ----------------------
             o = o * gl.convert_layout(beta, O_ROWS)[:, None]  # while consumer 1 finishes P1
             l = l * beta
             m = m1
-            _take_over(bars, _P1, ph, NAMED)
+            _take_over(_P1)
             if t + 1 < npairs:
                 # the next even block's Q K^T is queued behind P1 V1 (both async)
                 o = warpgroup_mma(p_buf.index(z + 1), kv_lo.index(z + 1), o, is_async=True)
-                s = _qk_early(q_lo, kv_lo, bars, 0, ph ^ 1, z, z, S_LAYOUT, TILE_FENCE)
-                if LATE1_FIRST:
-                    # release slot 1's late half before waiting for slot 0's: the producer refills them
-                    # in this order, and consumer 1's next Q K^T needs the former
-                    o = warpgroup_mma_wait(1, deps=[o])
-                    signal(bars.index(_FREE_LATE + 1))
-                s = _qk_late(s, q_hi, kv_hi, q_rope, kv_rope, bars, 0, ph ^ 1, z, z, D_ROPE, TILE_FENCE)
-                if not LATE1_FIRST:
-                    if D_ROPE > 0:
-                        o = warpgroup_mma_wait(3, deps=[o])
-                    else:
-                        o = warpgroup_mma_wait(2, deps=[o])
-                    signal(bars.index(_FREE_LATE + 1))
+                s = _qk_early(q_lo, kv_lo, bars, 0, ph ^ 1, z, z, S_LAYOUT)
+                # release slot 1's late half before waiting for slot 0's: the producer refills them
+                # in this order, and consumer 1's next Q K^T needs the former
+                o = warpgroup_mma_wait(1, deps=[o])
+                signal(bars.index(_FREE_LATE + 1))
+                s = _qk_late(s, q_hi, kv_hi, q_rope, kv_rope, bars, 0, ph ^ 1, z, z, D_ROPE)
                 s = warpgroup_mma_wait(0, deps=[s])
                 if t + 2 == npairs:
                     signal(bars.index(_Q_FREE))
@@ -311,9 +289,7 @@ def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
 def _consumer1(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
                num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb, qk_scale_log2,
                out_ptr, stride_ob, stride_os, stride_oh, sink_ptr,
-               D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr, HAS_TOPK_LENGTH: gl.constexpr,
-               NAMED: gl.constexpr, TILE_FENCE: gl.constexpr, P1_EARLY: gl.constexpr,
-               EARLY1_BEFORE_P0: gl.constexpr):
+               D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr, HAS_TOPK_LENGTH: gl.constexpr):
     dtype: gl.constexpr = q_lo.dtype
 
     g0 = 0
@@ -328,16 +304,16 @@ def _consumer1(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
         for t in range(npairs):
             ph = (g0 + t) & 1
             z = loop_variant(t - t)
-            s = _qk(q_hi, kv_hi, q_lo, kv_lo, q_rope, kv_rope, bars, 1, ph, z, z + 1, S_LAYOUT, D_ROPE, TILE_FENCE)
+            s = _qk(q_hi, kv_hi, q_lo, kv_lo, q_rope, kv_rope, bars, 1, ph, z, z + 1, S_LAYOUT, D_ROPE)
             s = warpgroup_mma_wait(0, deps=[s])
             if t + 1 == npairs:
                 signal(bars.index(_Q_FREE))
             sc = _masked_scores(s, bias.index(1), qk_scale_log2, S_COLS)
-            _take_over(bars, _MAX0, ph, NAMED)
+            _take_over(_MAX0)
             m0 = stats.index(0).load(S_ROWS)
             m1 = gl.maximum(m0, gl.max(sc, 1))
             stats.index(1).store(m1)
-            _hand_over(bars, _MAX1, NAMED, False)
+            _hand_over(_MAX1, False)
             alpha = gl.exp2(m - _exp_base(m1))
             p = gl.exp2(sc - _exp_base(m1)[:, None])
             l = l * alpha + gl.sum(p, 1)
@@ -347,20 +323,11 @@ def _consumer1(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
             p_lo = p.to(dtype)
             o = warpgroup_mma(gl.convert_layout(p_lo, P_OPERAND_LAYOUT), kv_hi.index(z + 1), o, is_async=True)
             p_buf.index(z + 1).store(p_lo)
-            if EARLY1_BEFORE_P0:
-                # release slot 1's early half before waiting for P0: its refill is the first thing
-                # this consumer's next Q K^T needs
-                o = warpgroup_mma_wait(0, deps=[o])
-                signal(bars.index(_FREE_EARLY + 1))
-            if P1_EARLY:
-                _hand_over(bars, _P1, NAMED, True)
-            _take_over(bars, _P0, ph, NAMED)
+            _take_over(_P0)
             o = warpgroup_mma(p_buf.index(z), kv_hi.index(z), o, is_async=True)
-            if not P1_EARLY:
-                _hand_over(bars, _P1, NAMED, True)
-            if not EARLY1_BEFORE_P0:
-                o = warpgroup_mma_wait(1, deps=[o])
-                signal(bars.index(_FREE_EARLY + 1))
+            _hand_over(_P1, True)
+            o = warpgroup_mma_wait(1, deps=[o])
+            signal(bars.index(_FREE_EARLY + 1))
             o = warpgroup_mma_wait(0, deps=[o])
             signal(bars.index(_FREE_LATE + 0))
 
@@ -458,12 +425,6 @@ def sparse_mla_ws_kernel(
     BLOCK_H: gl.constexpr, BLOCK_K: gl.constexpr,
     EVEN_H: gl.constexpr, HAS_SINK: gl.constexpr, HAS_TOPK_LENGTH: gl.constexpr,
     INDEX_64: gl.constexpr,
-    NAMED_HANDOFFS: gl.constexpr = True,
-    SHARE_DURING_PV: gl.constexpr = False,
-    TILE_FENCE: gl.constexpr = True,
-    P1_EARLY: gl.constexpr = False,
-    LATE1_FIRST: gl.constexpr = True,
-    EARLY1_BEFORE_P0: gl.constexpr = False,
 ):
     """Persistent: CTA ``i`` processes tiles ``i, i + grid, ...`` (grid = number of tiles gives
     one tile per CTA). A tile is (batch, token, 64-head block)."""
@@ -499,20 +460,18 @@ def sparse_mla_ws_kernel(
     for i in gl.static_range(_FREE_EARLY, _Q_READY):
         mbarrier.init(bars.index(i), count=1)  # one consumer releases each half
     mbarrier.init(bars.index(_Q_FREE), count=2)
-    for i in gl.static_range(_MAX0, _NUM_BARS):
+    for i in gl.static_range(_Q_FREE + 1, _NUM_BARS):
         mbarrier.init(bars.index(i), count=1)
 
     gl.warp_specialize([
         (_consumer0, (q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
                       num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb, qk_scale_log2,
                       out_ptr, stride_ob, stride_os, stride_oh, lse_ptr, max_logits_ptr, stride_lb, stride_ls,
-                      sink_ptr, D_ROPE, HAS_SINK, HAS_TOPK_LENGTH, NAMED_HANDOFFS, SHARE_DURING_PV, TILE_FENCE,
-                      LATE1_FIRST)),
+                      sink_ptr, D_ROPE, HAS_SINK, HAS_TOPK_LENGTH)),
         (_consumer1, (q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
                       num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb, qk_scale_log2,
                       out_ptr, stride_ob, stride_os, stride_oh, sink_ptr,
-                      D_ROPE, HAS_SINK, HAS_TOPK_LENGTH, NAMED_HANDOFFS, TILE_FENCE, P1_EARLY,
-                      EARLY1_BEFORE_P0)),
+                      D_ROPE, HAS_SINK, HAS_TOPK_LENGTH)),
         (_producer, (q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, bias, bars,
                      num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb,
                      q_ptr, stride_qb, stride_qs, stride_qh, kv_ptr, stride_kvb, stride_kvs, idx_ptr, stride_ib,
