@@ -3,19 +3,30 @@ from __future__ import annotations
 
 import os
 import re
+import sys
+import tempfile
+import threading
 
 import pytest
 
-from test_hook_common import (ROOT, TARGET, compile_kernel, have_mlir_opt, make_source, run_mlir_opt,
-                              sparse_mla_available)
+from test_hook_common import (ROOT, TARGET, compile_kernel, have_mlir_opt, make_source, requires_native,
+                              run_mlir_opt, sparse_mla_available)
 
 import triton
 from triton import knobs
 from triton._C.libtriton import ir
 
-from tle import ttgir_text
+from tle import _native, ttgir_text
 
 KERNELS = ["vector_add", "softmax", "matmul", "flash_attention_fwd", "tma_matmul", "gluon_wgmma"]
+
+
+# A file ttgir_text writes (tempfile.mkstemp(prefix="tle-", suffix=".mlir")) named in a location.
+_TEMP_FILE_RE = re.compile(r'"' + re.escape(os.path.join(tempfile.gettempdir(), "tle-")) + r'[A-Za-z0-9_]+\.mlir"')
+
+
+def _mlir_str(s):
+    return '"' + s + '"'
 
 
 def _alias_defs(text):
@@ -27,47 +38,56 @@ def _non_loc_alias_uses(text):
     return [m for m in re.findall(r"[#!][A-Za-z_][\w$]*(?![\w$.<])", body) if not m.startswith("#loc")]
 
 
+def _block_arg_locs(mod) -> list:
+    """str() of every block argument's location, blocks in walk order."""
+    out = []
+    for b in ttgir_text._blocks(mod):
+        out.append([str(b.get_argument(i).get_loc()) for i in range(b.get_num_arguments())])
+    return out
+
+
+_ORIGINAL_ARG_LOCS: dict = {}
+
+
+def _grabbing_hook(grabbed: dict, name: str):
+    """A stage-inspection hook in both of Triton's calling conventions that keeps a clone of the
+    module the ttgir stage returns (make_llir lowers that one in place afterwards)."""
+
+    def hook(*args):
+        if not args:  # Triton >= 3.7: compile() asks for the hook's part of the cache key first
+            return f"tle-test-grab-{name}", name
+        stages = args[1]
+        inner = stages["ttgir"]
+
+        def grab(mod, metadata):
+            out = inner(mod, metadata)
+            grabbed[name] = ttgir_text.clone_module(out)
+            _ORIGINAL_ARG_LOCS[name] = _block_arg_locs(out)  # the truth the clone must match
+            return out
+
+        stages["ttgir"] = grab
+
+    return hook
+
+
 @pytest.fixture(scope="module")
 def stock_modules():
-    """name -> the stock TTGIR module, grabbed inside the ttgir stage (before make_llir lowers
-    it in place) with TLE disabled; plus a copy of its printed text for mutation checks."""
-    import tle
-
+    """name -> the stock TTGIR module (a clone of the one Triton built in memory), grabbed inside
+    the ttgir stage with only this test's hook installed (TLE not involved)."""
     grabbed = {}
     prev = knobs.runtime.add_stages_inspection_hook
     names = KERNELS + (["sparse_mla_plain"] if sparse_mla_available() else [])
-    saved_env = os.environ.get("TLE_DISABLE")
-    os.environ["TLE_DISABLE"] = "1"
+    old = knobs.compilation.always_compile
+    knobs.compilation.always_compile = True
     try:
         for name in names:
-            def capture(backend, stages, options, language, capability, _name=name):
-                if prev is not None:
-                    prev(backend, stages, options, language, capability)
-                inner = stages["ttgir"]
-
-                def grab(mod, metadata):
-                    out = inner(mod, metadata)
-                    # Keep an independent copy: make_llir mutates `out` afterwards.
-                    grabbed[_name] = ttgir_text.clone_module(out)
-                    return out
-
-                stages["ttgir"] = grab
-
-            knobs.runtime.add_stages_inspection_hook = capture
+            knobs.runtime.add_stages_inspection_hook = _grabbing_hook(grabbed, name)
             src, options = make_source(name)
-            old = knobs.compilation.always_compile
-            knobs.compilation.always_compile = True
-            try:
-                triton.compile(src, target=TARGET, options=options)
-            finally:
-                knobs.compilation.always_compile = old
+            triton.compile(src, target=TARGET, options=options)
     finally:
         knobs.runtime.add_stages_inspection_hook = prev
-        if saved_env is None:
-            del os.environ["TLE_DISABLE"]
-        else:
-            os.environ["TLE_DISABLE"] = saved_env
-    assert tle is not None
+        knobs.compilation.always_compile = old
+    assert set(grabbed) == set(names)
     return grabbed
 
 
@@ -82,8 +102,9 @@ def test_generic_text_is_generic_and_alias_free(stock_modules):
         assert _non_loc_alias_uses(text) == [], name
         assert ttgir_text.FORCE_ATTR not in text
         assert "loc(" in text  # debug info kept by default
-        # no temp-file path of the clone leaks into the text
-        assert "/tle-" not in text or ttgir_text.CLONE_LOC_NAME in text
+        # No location names the clone's temporary file, not even renamed: they were copied.
+        assert not _TEMP_FILE_RE.search(text), (name, _TEMP_FILE_RE.search(text).group(0))
+        assert _mlir_str(ttgir_text.CLONE_LOC_NAME) not in text, name
 
 
 def test_layouts_expanded_including_nested(stock_modules):
@@ -121,6 +142,72 @@ def test_round_trip_into_triton(stock_modules):
         assert back.context is mod.context
         assert back.verify(), name
         assert back.str_nodebug() == mod.str_nodebug(), name
+
+
+def test_clone_keeps_every_block_argument_location(stock_modules):
+    """The custom form prints no location for scf.for's induction variable and iter_args; the
+    clone must still carry the original's (Triton's NameLocs such as "acc" among them)."""
+    for name, mod in stock_modules.items():
+        assert _block_arg_locs(mod) == _ORIGINAL_ARG_LOCS[name], name
+        assert _block_arg_locs(ttgir_text.clone_module(mod)) == _ORIGINAL_ARG_LOCS[name], name
+    text = ttgir_text.module_to_generic_text(stock_modules["matmul"])
+    body_args = re.search(r'"scf\.for"\(.*\n\s*\^bb0\((.*)\):\n', text).group(1)
+    assert 'loc("acc"(' in body_args
+
+
+@requires_native()
+def test_round_trip_through_native_keeps_every_location(stock_modules):
+    """Triton -> text -> TLE's native parse + print (no pass) -> Triton: the same module,
+    locations and value names included, for kernels TLE does not change."""
+    for name, mod in stock_modules.items():
+        text = ttgir_text.module_to_generic_text(mod)
+        out = _native.run_pipeline(text, "builtin.module()")
+        assert "<tle-input>" not in out, name
+        back = ttgir_text.generic_text_to_module(out, mod.context)
+        assert back.str() == mod.str(), name
+        assert ttgir_text.module_to_generic_text(back) == text, name
+        assert _block_arg_locs(back) == _ORIGINAL_ARG_LOCS[name], name
+
+
+def test_stderr_capture_is_thread_safe():
+    """Failing parses and verifies on 8 threads at once (the failure paths capture fd 2): each
+    gets its own diagnostics, and fd 2 is the same file afterwards."""
+    before = os.fstat(2)
+    problems: list = []
+
+    def work(i):
+        try:
+            ctx = ir.context()
+            ir.load_dialects(ctx)
+            for j in range(40):
+                bad = f"module attributes {{bad_{i}_{j} = 1 : i32}} {{\n}}\n"
+                try:
+                    ttgir_text.generic_text_to_module(bad, ctx)
+                    problems.append((i, j, "parsed"))
+                except ttgir_text.TextConversionError as e:
+                    if f"'bad_{i}_{j}'" not in str(e):
+                        problems.append((i, j, str(e)))
+                mod = ttgir_text.generic_text_to_module("module {\n}\n", ctx)
+                mod.set_attr(f"unverified_{i}_{j}", ir.builder(ctx).get_int32_attr(0))
+                ok, diag = ttgir_text.verify_module(mod)
+                if ok or f"'unverified_{i}_{j}'" not in diag:
+                    problems.append((i, j, ok, diag))
+        except Exception as e:  # noqa: BLE001 -- reported below
+            problems.append((i, repr(e)))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: between the dup2 calls too
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    after = os.fstat(2)
+    assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)
+    assert problems == []
 
 
 def test_clone_is_independent(stock_modules):
