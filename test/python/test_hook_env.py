@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from test_hook_common import TARGET, compile_kernel, fake_native, tle_env  # noqa: F401
+from test_hook_common import TARGET, compile_kernel, fake_native, tle_env, tle_key_part  # noqa: F401
 
 from triton import knobs
 from triton._C.libtriton import ir
@@ -14,7 +14,8 @@ from triton.compiler.compiler import make_backend
 
 import tle
 from tle import config as tle_config
-from tle import hook, ttgir_text
+from tle import integration, ttgir_text
+from tle.integration.state import STATE
 
 
 def _ctx():
@@ -27,18 +28,17 @@ def _ctx():
 def test_lead_exports():
     for name in ("enable", "disable", "is_enabled", "install"):
         assert callable(getattr(tle, name))
-    assert hook.is_installed()
+    assert integration.is_installed()
     assert knobs.runtime.add_stages_inspection_hook is not None
 
 
 def test_tle_disable_env_is_stock(tle_env, fake_native, monkeypatch):
-    stock_hash = hook._orig_backend_hash(make_backend(TARGET))
     monkeypatch.setenv("TLE_DISABLE", "1")
     assert not tle.is_enabled()
     k = compile_kernel("matmul")
     assert fake_native.calls == []
-    assert make_backend(TARGET).hash() == stock_hash
-    with pytest.warns(hook.TLEWarning, match="TLE_DISABLE=1"):
+    assert tle_key_part() == ""
+    with pytest.warns(tle.TLEWarning, match="TLE_DISABLE=1"):
         tle.enable()
     assert not tle.is_enabled()
     assert compile_kernel("matmul").hash == k.hash
@@ -76,7 +76,7 @@ def test_dump_dir(tle_env, fake_native, monkeypatch):
     dump = Path(tle_env) / "dump"
     monkeypatch.setenv("TLE_DUMP_DIR", str(dump))
     fake_native.mode = "marker"
-    hook.insert_step("tle-mid", before="assign_latencies", name="mid")
+    integration.insert_step("tle-mid", before="assign_latencies", name="mid")
     compile_kernel("matmul")
     (kdir,) = list(dump.iterdir())
     assert kdir.name.startswith("matmul_kernel-")
@@ -109,15 +109,15 @@ def test_gluon_left_alone_by_default_and_opt_in(tle_env, fake_native, monkeypatc
     assert "tle.test_marker" in k2.asm["ttgir"] and k2.asm["cubin"][:4] == b"\x7fELF"
     fake_native.mode = "fail"
     tle_config.set_options(gluon=True, pipeline="other")  # new key -> compiles again
-    with pytest.warns(hook.TLEWarning):
+    with pytest.warns(tle.TLEWarning):
         k3 = compile_kernel("gluon_wgmma")
     assert k3.asm["ttgir"] == k.asm["ttgir"]
 
 
 def test_install_idempotent_and_chains(tle_env, fake_native):
     original = knobs.runtime.add_stages_inspection_hook
-    hook.uninstall()
-    assert knobs.runtime.add_stages_inspection_hook is not hook._stages_hook
+    integration.uninstall()
+    assert knobs.runtime.add_stages_inspection_hook is not integration.stages_hook
     seen = []
 
     def previous(backend, stages, options, language, capability):
@@ -134,9 +134,9 @@ def test_install_idempotent_and_chains(tle_env, fake_native):
 
     knobs.runtime.add_stages_inspection_hook = previous
     try:
-        hook.install()
-        hook.install()  # idempotent
-        assert knobs.runtime.add_stages_inspection_hook is hook._stages_hook
+        integration.install()
+        integration.install()  # idempotent
+        assert knobs.runtime.add_stages_inspection_hook is integration.stages_hook
         compile_kernel("vector_add")
         assert seen == [True, "observed"]  # previous hook called exactly once, after TLE's
         assert fake_native.calls == ["tle-pipeline"]
@@ -144,24 +144,25 @@ def test_install_idempotent_and_chains(tle_env, fake_native):
         compile_kernel("vector_add")
         assert seen[2:] == [False, "observed"]  # still chained while TLE is off
         tle.enable()
-        hook.uninstall()
+        integration.uninstall()
         assert knobs.runtime.add_stages_inspection_hook is previous
         from triton.backends.nvidia.compiler import CUDABackend
         import triton.runtime.jit as jit_mod
 
         assert not getattr(CUDABackend.hash, "__tle__", False)
+        assert STATE.orig_backend_hash is None
         assert not getattr(jit_mod.compute_cache_key, "__tle__", False)
         assert not tle.is_enabled()
     finally:
-        hook.uninstall()
-        knobs.runtime.add_stages_inspection_hook = original if original is not hook._stages_hook else None
-        hook.install()
+        integration.uninstall()
+        knobs.runtime.add_stages_inspection_hook = original if original is not integration.stages_hook else None
+        integration.install()
 
 
 def test_reinstall_after_knob_cleared(tle_env):
     knobs.runtime.add_stages_inspection_hook = None
-    hook.install()
-    assert knobs.runtime.add_stages_inspection_hook is hook._stages_hook
+    integration.install()
+    assert knobs.runtime.add_stages_inspection_hook is integration.stages_hook
 
 
 def test_set_options_validation():
@@ -173,3 +174,62 @@ def test_set_options_validation():
         assert tle_config.current().strict
         tle_config.set_options(strict=None)
         assert not tle_config.current().strict
+
+
+def test_chains_a_keyed_previous_hook(tle_env, fake_native):
+    """A hook of the 3.7+ kind installed before TLE: its key part and its stage changes survive."""
+    original = knobs.runtime.add_stages_inspection_hook
+    integration.uninstall()
+    seen = []
+
+    def previous(*args):
+        if not args:
+            return "-prev", "p"
+        seen.append(len(args))
+
+    knobs.runtime.add_stages_inspection_hook = previous
+    try:
+        integration.install()
+        key, digest = integration.stages_hook()
+        assert key.startswith("-prev") and digest.startswith("p") and len(key) > len("-prev")
+        tle.disable()
+        assert integration.stages_hook() == ("-prev", "p")
+        tle.enable()
+        compile_kernel("vector_add")
+        assert seen == [5] and fake_native.calls == ["tle-pipeline"]
+    finally:
+        integration.uninstall()
+        knobs.runtime.add_stages_inspection_hook = original if original is not integration.stages_hook else None
+        integration.install()
+
+
+def test_problem_inside_the_hook_warns_once_and_compiles_stock(tle_env, fake_native, monkeypatch):
+    from tle.integration import hook as hook_mod
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("simulated bug in TLE's hook")
+
+    tle.disable()
+    stock = compile_kernel("softmax")
+    tle.enable()
+    monkeypatch.setattr(hook_mod, "_add_tle_stages", boom)
+    with pytest.warns(tle.TLEWarning, match="simulated bug"):
+        k = compile_kernel("softmax")
+    assert fake_native.calls == [] and k.asm["cubin"] == stock.asm["cubin"]
+    monkeypatch.setenv("TLE_STRICT", "1")
+    with pytest.raises(RuntimeError, match="simulated bug"):
+        compile_kernel("matmul")
+
+
+def test_unknown_calling_convention_is_stock(tle_env, fake_native):
+    with pytest.warns(tle.TLEWarning, match="unknown calling convention"):
+        assert integration.stages_hook(1, 2) is None
+
+
+def test_enabled_context_manager(tle_env, fake_native):
+    with tle.enabled(False):
+        assert not tle.is_enabled()
+        compile_kernel("vector_add")
+    assert tle.is_enabled() and fake_native.calls == []
+    compile_kernel("vector_add")
+    assert fake_native.calls == ["tle-pipeline"]

@@ -27,7 +27,7 @@ import triton.language as tl
 
 import tle
 import tle.pipeline
-from tle import hook, ttgir_text
+from tle import integration, ttgir_text
 from tle_test_support import INPUTS
 
 CUOBJDUMP = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin", "cuobjdump")
@@ -46,7 +46,7 @@ def pipeline_env(tle_env):
 
 
 def _steps():
-    return [(s.name, s.pipeline, before) for s, before, _ in hook.inserted_steps()]
+    return [(s.name, s.pipeline, before) for s, before, _ in integration.inserted_steps()]
 
 
 def test_materialize_registers_kernel_step(pipeline_env):
@@ -112,11 +112,11 @@ def test_bad_kernel_and_budget_rejected(pipeline_env):
 
 
 def test_pipeline_identity_changes_cache_key(pipeline_env):
-    before = hook.cache_identity()
+    before = integration.cache_identity()
     tle.pipeline.materialize("k", stages=2)
-    two = hook.cache_identity()
+    two = integration.cache_identity()
     tle.pipeline.materialize("k", stages=3)
-    assert len({before, two, hook.cache_identity()}) == 3
+    assert len({before, two, integration.cache_identity()}) == 3
 
 
 # ---------------------------------------------------------------------------------------------
@@ -267,18 +267,18 @@ def capture_prepipeline_ttgir(kernel: str, **kw) -> str:
     from triton._C.libtriton import ir
     from triton.compiler.compiler import make_backend
 
-    saved = hook.inserted_steps()
-    hook.clear_steps()
+    saved = integration.inserted_steps()
+    integration.clear_steps()
     dump = tempfile.mkdtemp(prefix="tle-capture-")
     tle.config.set_options(dump_dir=dump, pipeline="", enabled=True)
     try:
-        hook.insert_step("builtin.module()", before="assign_latencies", name="capture")
+        integration.insert_step("builtin.module()", before="assign_latencies", name="capture")
         src, options = make_source(kernel, **kw)
         triton.compile(src, target=TARGET, options=options)
     finally:
-        hook.clear_steps()
+        integration.clear_steps()
         for step, before, after in saved:
-            hook.insert_step(step.pipeline, before=before, after=after, name=step.name, rerun=step.rerun)
+            integration.insert_step(step.pipeline, before=before, after=after, name=step.name, rerun=step.rerun)
         tle.config.reset_options()
     (path,) = glob.glob(os.path.join(dump, "*", "*-capture.before.mlir"))
     text = open(path).read().split("\n", 1)[1]

@@ -159,8 +159,9 @@ def write_reproducer(c: Compilation, f: StepFailed, diagnostics: str) -> Optiona
 
 
 def _excerpt(diagnostics: str) -> str:
+    """The first MLIR error line (``file:line:col: error: ...``), else the first line."""
     lines = [ln.strip() for ln in diagnostics.splitlines() if ln.strip()]
-    first = next((ln for ln in lines if "error" in ln.lower()), lines[0] if lines else "")
+    first = next((ln for ln in lines if "error:" in ln), lines[0] if lines else "")
     return first if len(first) <= WARNING_EXCERPT else first[:WARNING_EXCERPT - 3] + "..."
 
 
@@ -192,14 +193,19 @@ def _new_pass_manager(mod, sequence: StockSequence):
     return pm
 
 
-def _run_stock(mod, passes: list, sequence: StockSequence, c: Compilation) -> None:
-    if not passes:
-        return
+def _run_passes(mod, passes: list, sequence: StockSequence) -> None:
     pm = _new_pass_manager(mod, sequence)
     for p in passes:
         p.add_to(pm)
+    pm.run(mod, sequence.run_names[0])
+
+
+def _run_stock(mod, passes: list, sequence: StockSequence, c: Compilation) -> None:
+    """Stock passes; their failure on IR a TLE step changed is TLE's failure (fall back)."""
+    if not passes:
+        return
     try:
-        pm.run(mod, sequence.run_names[0])
+        _run_passes(mod, passes, sequence)
     except Exception as e:
         if not c.changed:
             raise  # a genuine stock failure: not TLE's to hide
