@@ -43,3 +43,27 @@ def compile_stock_and_tle(src, options, *, gluon=False):
     finally:
         config.set_options(gluon=None, strict=None)
     return stock, with_tle
+
+
+def triton_ptxas():
+    """Path of the ptxas the installed Triton compiles sm_90 with (3.9 uses its newer bundled
+    ptxas; the older one rejects the PTX ISA 3.9 emits), or None."""
+    try:
+        from triton.backends.nvidia.compiler import get_ptxas
+
+        path = get_ptxas(90).path
+    except Exception:
+        return None
+    return path if path and Path(path).is_file() else None
+
+
+def ptxas_report(ptx: str, tmp_path, name: str) -> str:
+    """ptxas -v's report (stderr) for ``ptx`` on sm_90a; asserts that ptxas succeeded."""
+    import subprocess
+
+    ptx_file = Path(tmp_path) / f"{name}.ptx"
+    ptx_file.write_text(ptx)
+    proc = subprocess.run([triton_ptxas(), "-v", "-arch=sm_90a", str(ptx_file), "-o", str(ptx_file.with_suffix(".o"))],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stderr
