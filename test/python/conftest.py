@@ -14,4 +14,6 @@ def tle_opt() -> str:
 @pytest.fixture(scope="session")
 def captured_ttgir() -> dict:
     """Stock TTGIR captured from real Triton 3.6 kernels (generic form, alias-free)."""
-    return {p.name.split(".")[0]: p.read_text() for p in sorted(INPUTS.glob("*.ttgir.mlir"))}
+    # <kernel>.ttgir.mlir only: <kernel>.triton-3.X.ttgir.mlir are other versions' captures.
+    return {p.name.split(".")[0]: p.read_text() for p in sorted(INPUTS.glob("*.ttgir.mlir"))
+            if p.name.count(".") == 2}
