@@ -14,12 +14,13 @@ from triton.backends.compiler import GPUTarget  # noqa: E402
 from triton.experimental import gluon  # noqa: E402
 
 import tle  # noqa: E402
+from tle.gluon import compat  # noqa: E402
 from tle.ops import kernel_source  # noqa: E402
 from tle.ops import sparse_mla as sm  # noqa: E402
 from tle.ops import sparse_mla_ws as ws  # noqa: E402
 
-BIN = Path(triton.__file__).parent / "backends" / "nvidia" / "bin"
-pytestmark = pytest.mark.skipif(not (BIN / "ptxas").is_file(), reason="triton wheel without ptxas")
+PTXAS = compat.ptxas_path(90)  # the one Triton runs for sm_90 (3.9: ptxas-blackwell)
+pytestmark = pytest.mark.skipif(not (PTXAS and Path(PTXAS).is_file()), reason="triton without ptxas")
 
 
 def _compile(tmp_path, d_qk=576):
@@ -30,7 +31,7 @@ def _compile(tmp_path, d_qk=576):
     kernel = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=options)
     name = f"ws{d_qk}"
     (tmp_path / f"{name}.ptx").write_text(kernel.asm["ptx"])
-    proc = subprocess.run([str(BIN / "ptxas"), "-v", "-arch=sm_90a", str(tmp_path / f"{name}.ptx"), "-o",
+    proc = subprocess.run([PTXAS, "-v", "-arch=sm_90a", str(tmp_path / f"{name}.ptx"), "-o",
                            str(tmp_path / f"{name}.o")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     return kernel, proc.stderr
@@ -87,6 +88,38 @@ def test_consumer_handoffs_on_named_barriers(headline):
         assert f"bar.sync {bar_id}, 256;" in ptx
 
 
+# instructions that order or touch shared memory (what the barrier protocol is made of)
+_SYNC = re.compile(r"^\s*(@!?%p\d+\s+)?(bar\.|barrier\.|mbarrier\.|fence\.|wgmma\.|cp\.async|st\.shared|ld\.shared|"
+                   r"stmatrix|ldmatrix|setmaxnreg)")
+
+
+def test_barrier_protocol(headline):
+    """The hand-off rules of tle.gluon hold in the binary on every Triton version:
+    * each one-thread mbarrier arrive (``signal``/``publish_*``) comes right after its
+      partition's barrier, so all 128 threads' prior work is part of the arrival (13 sites);
+    * of the 15 mbarrier waits, the 8 that acquire a cp.async-filled tile for a WGMMA (Q and the
+      KV halves, ``wait_async_tile``) are followed by ``fence.proxy.async`` (generic-proxy
+      writes, async-proxy reads: the fence the removed TILE_FENCE=False variant dropped); the
+      other 7 (the producer's slot/Q waits, the row-sum receives) feed no WGMMA;
+    * P0 and P1 are fenced before their named-barrier release to the other consumer's WGMMA."""
+    ptx = headline[0].asm["ptx"]
+    sync = [line.strip() for line in ptx.splitlines() if _SYNC.match(line)]
+    arrives = [i for i, line in enumerate(sync) if re.search(r"mbarrier\.arrive\.shared::cta\.b64 _", line)]
+    assert len(arrives) == 13
+    assert all(re.fullmatch(r"bar\.sync\s+\d+, 128;", sync[i - 1]) for i in arrives), [sync[i - 1] for i in arrives]
+    waits = [i for i, line in enumerate(sync) if "mbarrier.try_wait" in line]
+    assert len(waits) == 15
+    assert sum(sync[i + 1].startswith("fence.proxy.async") for i in waits) == 8
+    for bar_id in (ws._P0.value, ws._P1.value):
+        i = sync.index(f"bar.arrive {bar_id}, 256;")
+        assert sync[i - 1].startswith("fence.proxy.async"), sync[i - 1]
+    # Stock Triton differs here: from 3.7 on its lowering to LLVM adds a fence of its own (not in
+    # the TTGIR) before consumer 1's P0 V0 WGMMA, after that consumer's P1 stores: 10 fences on
+    # 3.6, 11 from 3.7.
+    expected = 10 if compat.TRITON_VERSION < (3, 7) else 11
+    assert ptx.count("fence.proxy.async.shared::cta") == expected
+
+
 @gluon.jit
 def _plain_value(x):
     return x
@@ -105,6 +138,21 @@ def test_descriptors_stay_next_to_their_wgmma(tmp_path, monkeypatch):
 def test_d512_compiles_without_spills(tmp_path):
     _, report = _compile(tmp_path, d_qk=512)
     assert "0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads" in report, report
+
+
+def test_unsupported_reason_for_the_ops_fallback(monkeypatch):
+    """The installed Triton builds the kernel with the properties above: no reason. A Gluon that
+    lacks a name, or a build that spills, gives the reason the op falls back with."""
+    assert ws.ws_kernel_unsupported_reason() is None
+
+    class Built:  # a loaded CompiledKernel as the op's warmup returns it
+        n_spills = 0
+
+    assert ws.ws_kernel_unsupported_reason(Built()) is None
+    Built.n_spills = 24
+    assert "spills (24 bytes" in ws.ws_kernel_unsupported_reason(Built())
+    monkeypatch.setattr(compat, "_missing", ["language.async_load or async_copy_global_to_shared"])
+    assert "lacks language.async_load" in ws.ws_kernel_unsupported_reason()
 
 
 # --------------------------------------------------------------------------------------------------

@@ -9,8 +9,10 @@ from triton.backends.compiler import GPUTarget  # noqa: E402
 from triton.experimental import gluon  # noqa: E402
 from triton.experimental.gluon import language as gl  # noqa: E402
 from triton.experimental.gluon._runtime import GluonASTSource  # noqa: E402
+from triton.experimental.gluon.language.nvidia.ampere import async_copy  # noqa: E402
 from triton.experimental.gluon.language.nvidia.hopper import mbarrier  # noqa: E402
 
+from tle.gluon import compat  # noqa: E402
 from tle.gluon import (  # noqa: E402
     arrive_when_copies_land,
     gather_tile_async,
@@ -94,3 +96,58 @@ def test_gather_and_handoffs_lower_to_their_instructions():
     assert re.search(r"mbarrier\.try_wait\.parity", ptx)
     assert ptx.count("fence.proxy.async.shared::cta") == 2  # after the acquire; before the release
     assert "mbarrier.arrive" in ptx
+
+
+def test_gather_asks_for_no_cache_policy():
+    """The kernel was measured with plain cp.async: 3.6-3.8 ignore an eviction policy there, 3.9
+    would turn one into createpolicy + .L2::cache_hint copies, so the gather passes none."""
+    ptx = _compile(_gather_kernel, {"src_ptr": "*bf16", "idx_ptr": "*i32", "out_ptr": "*bf16",
+                                    "stride": "i32"}).asm["ptx"]
+    assert "cache_hint" not in ptx and "createpolicy" not in ptx
+
+
+# --------------------------------------------------------------------------------------------------
+# tle.gluon.compat: the one place that knows which Triton has which Gluon name
+# --------------------------------------------------------------------------------------------------
+def test_compat_resolves_each_name_for_this_triton():
+    """Expected per version (PyPI wheels): gl.thread_barrier became gl.barrier in 3.7;
+    async_copy_global_to_shared became async_load in 3.8 (an alias there, raising in 3.9)."""
+    assert compat.unsupported_reason() is None
+    if compat.TRITON_VERSION < (3, 7):
+        assert compat.thread_barrier is gl.thread_barrier
+    else:
+        assert compat.thread_barrier is gl.barrier
+    if compat.TRITON_VERSION < (3, 8):
+        assert compat.async_load is async_copy.async_copy_global_to_shared
+    else:
+        assert compat.async_load is async_copy.async_load
+
+
+_STAND_IN = None  # set by the test below: what compat returns for a name this Triton lacks
+
+
+@gluon.jit
+def _uses_missing_name(x_ptr):
+    _STAND_IN(x_ptr)
+
+
+def test_compat_missing_name_fails_the_compile_with_its_reason(monkeypatch):
+    """A name no version has: importing still works; a kernel using it fails to compile, naming
+    it, and unsupported_reason() reports it (the op then runs its plain kernel)."""
+    import types
+
+    monkeypatch.setattr(compat, "_missing", [])
+    stand_in = compat._first(types.SimpleNamespace(__name__="gl"), "future_barrier", "older_barrier")
+    assert "gl.future_barrier or older_barrier" in compat.unsupported_reason()
+    monkeypatch.setitem(globals(), "_STAND_IN", stand_in)
+    with pytest.raises(Exception, match="tle.gluon needs gl.future_barrier or older_barrier"):
+        _compile(_uses_missing_name, {"x_ptr": "*i32"})
+
+
+def test_ptxas_is_the_one_triton_runs():
+    """3.9 assembles sm_90 with ptxas-blackwell (its PTX ISA 9.4 is newer than the legacy ptxas)."""
+    path = compat.ptxas_path(90)
+    if path is None:
+        pytest.skip("triton without ptxas")
+    expected = "ptxas" if compat.TRITON_VERSION < (3, 9) else "ptxas-blackwell"
+    assert path.rsplit("/", 1)[-1] == expected

@@ -10,10 +10,13 @@ those rules once, as ``@gluon.jit`` helpers that any kernel can call:
   WGMMA, small per-row statistics exchanged between warpgroups).
 * :mod:`tle.gluon.gather` -- row gathers (``rows[i] = base[index[i]]``) issued as cp.async into
   WGMMA-ready (NVMMA-swizzled) shared tiles, with invalid rows zero-filled.
+* :mod:`tle.gluon.compat` -- the Gluon names that differ between Triton 3.6 and 3.9, resolved
+  once; everything here (and every kernel built from it) uses those instead of testing versions.
 
 The sparse MLA kernel (:mod:`tle.ops.sparse_mla_ws`) is built from them. Everything here runs
 under ``import tle`` like any other Triton kernel, so TLE's compiler passes see the result.
 """
+from . import compat  # noqa: F401
 from .gather import gather_rows_async, gather_tile_async  # noqa: F401
 from .handoff import (  # noqa: F401
     arrive_when_copies_land,

@@ -11,7 +11,8 @@ divisible by 16 bytes, as the JIT specializes them), otherwise Triton refuses th
 """
 from triton.experimental import gluon
 from triton.experimental.gluon import language as gl
-from triton.experimental.gluon.language.nvidia.ampere import async_copy
+
+from .compat import async_load
 
 
 @gluon.jit
@@ -20,7 +21,7 @@ def gather_tile_async(dst, base, row_offsets, valid, COL0: gl.constexpr, COLS: g
     cols = COL0 + gl.arange(0, COLS, layout=gl.SliceLayout(0, layout))
     ptrs = base + row_offsets[:, None] + cols[None, :]
     mask = valid[:, None] & (cols[None, :] >= 0)
-    async_copy.async_copy_global_to_shared(dst, ptrs, mask=mask, eviction_policy="evict_last")
+    async_load(dst, ptrs, mask=mask)
 
 
 @gluon.jit

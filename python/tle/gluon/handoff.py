@@ -23,6 +23,8 @@ from triton.experimental.gluon import language as gl
 from triton.experimental.gluon.language.nvidia.ampere import async_copy
 from triton.experimental.gluon.language.nvidia.hopper import fence_async_shared, mbarrier
 
+from .compat import thread_barrier
+
 
 @gluon.jit
 def wait_async_tile(bar, phase):
@@ -40,7 +42,7 @@ def arrive_when_copies_land(bar):
 @gluon.jit
 def signal(bar):
     """All threads of this partition are done with their preceding work: one arrive on ``bar``."""
-    gl.thread_barrier()
+    thread_barrier()
     mbarrier.arrive(bar, count=1)
 
 
@@ -48,7 +50,7 @@ def signal(bar):
 def publish_for_wgmma(bar):
     """Shared-memory stores made by this partition become readable by another partition's WGMMA."""
     fence_async_shared()
-    gl.thread_barrier()
+    thread_barrier()
     mbarrier.arrive(bar, count=1)
 
 
@@ -56,7 +58,7 @@ def publish_for_wgmma(bar):
 def publish_rows(buf, values, bar):
     """Store a per-row vector (e.g. a running max) for another partition and release it."""
     buf.store(values)
-    gl.thread_barrier()
+    thread_barrier()
     mbarrier.arrive(bar, count=1)
 
 

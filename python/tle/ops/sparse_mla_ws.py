@@ -30,6 +30,9 @@ and the measured effect of each choice: ``docs/gluon-layer.md``.
 """
 from __future__ import annotations
 
+from typing import Optional
+
+import triton
 from triton.experimental import gluon
 from triton.experimental.gluon import language as gl
 from triton.experimental.gluon.language.nvidia.hopper import (
@@ -52,6 +55,32 @@ from tle.gluon import (
     signal,
     wait_async_tile,
 )
+from tle.gluon import compat
+
+
+def ws_kernel_unsupported_reason(compiled=None) -> Optional[str]:
+    """Why the op should run the plain kernel instead of this one on this Triton, or None.
+
+    Without ``compiled``: whether the installed Triton's Gluon has everything the kernel uses
+    (resolved by :mod:`tle.gluon.compat`). 3.6.0, 3.7.1, 3.8.0 and 3.9.0 build it with the same
+    properties (no spills, the register split, one Q K^T per block, the barrier protocol:
+    ``test/python/test_sparse_mla_ws_ptx.py`` in each version's venv); a newer Triton is tried.
+    With ``compiled`` (the ``CompiledKernel`` of a warmup, on the GPU): also whether ptxas kept it
+    free of spills, the one of those properties a loaded binary reports (a build that spills
+    loses the speed this kernel exists for)."""
+    reason = compat.unsupported_reason()
+    if reason is not None or compiled is None:
+        return reason
+    try:
+        if getattr(compiled, "n_spills", None) is None:
+            compiled._init_handles()  # what the first launch does: loads the binary, reads its spills
+        spills = int(compiled.n_spills)
+    except Exception:  # noqa: BLE001 - cannot tell (no driver): the compile itself succeeded
+        return None
+    if spills > 0:
+        return f"with triton {triton.__version__} the kernel spills ({spills} bytes of local memory)"
+    return None
+
 
 # Registers per thread (setmaxnreg): consumer 1 gets CONSUMER_REGS (its O half: 128, S: 32, P and
 # the softmax state), the producer PRODUCER_REGS, and Triton gives the default partition
