@@ -1,48 +1,57 @@
 """``tle-bench sparse-mla``: sparse MLA forward, plain Triton vs TLE vs FlashMLA (vs your own).
 
-Workload (FlashMLA's prefill benchmark): s_q = 4096 query tokens, h_q = 128 heads, topk = 2048,
-d_qk = 576, d_v = 512, s_kv in 8192 .. 131072; q, kv = randn / 10 in bf16; each token's indices
-are `topk` distinct random rows of [0, s_kv), sorted, drawn afresh for every s_kv.
+Suites (tle.bench.suites): ``sweep`` (default) times one shape (--s-q/--h-q/--topk/--d-qk) over
+--s-kv; ``serving`` times 20 points of what a DeepSeek-V3.2 server runs (indexer-order indices,
+attn_sink on/off, h_q 16/32/64/128, d_qk 512/576, a 512-token prefill chunk, ragged topk_length,
+s_kv 8K-128K). ``--list`` prints the points; ``--show FILE.json`` re-renders a run's tables.
 
 Providers:
-  triton            tle.ops.sparse_mla_fwd's plain @triton.jit kernel, TLE's hooks off (Triton 3.6)
-  tle_tl            the same plain kernel compiled with TLE's hooks on (TLE's passes)
-  tle               TLE's warp-specialized kernel (tle.ops.sparse_mla_ws, built from tle.gluon),
-                    compiled with TLE's hooks on; the plain kernel where it does not apply
-  flashmla          `flash_mla.flash_mla_sparse_fwd` when importable, or the op library given by
-                    --flashmla-lib (registers torch.ops._flashmla_C.sparse_prefill_fwd)
-  module:function   fn(q, kv, indices, sm_scale, d_v) -> (out, max_logits, lse) or out
+  triton         tle.ops.sparse_mla_fwd's plain @triton.jit kernel, TLE's hooks off
+  tle_tl         the same plain kernel compiled with TLE's hooks on (TLE's passes)
+  tle            the op as a user calls it with TLE on (its warp-specialized kernel where it applies)
+  tle_pad64      TLE's warp-specialized kernel on the problem padded to a multiple of 64 heads
+                 (points with h_q % 64 != 0 only: the bar for small head counts)
+  flashmla       FlashMLA built from source (--flashmla-src PATH, the strongest anchor), or the
+                 flash_mla package when importable
+  flashmla_vllm  the FlashMLA op library of the vllm 0.24.0 wheel (--flashmla-lib PATH)
+  module:function  fn(q, kv, indices, sm_scale, d_v[, attn_sink=, topk_length=]) -> (out, max_logits, lse) or out
+FlashMLA takes h_q in {64, 128} and topk % 128 == 0: its heads are padded with zeros and its index
+lists with -1 inside the timed call (the copies a FlashMLA user makes).
 
-Every provider's output is checked against the fp32 reference before it is timed
-(||out - ref|| / ||ref|| < 1e-2, |lse - ref| < 1e-3 where finite); a provider that fails the
-check is reported and not timed. Timing: triton.testing.do_bench (L2 flushed between calls),
-median. TFLOPs = 2 * s_q * h_q * topk * (d_qk + d_v) / time. "vs X" = X's time / this time
-(> 1: faster than X).
+Method (docs: /work/.library/device/METHOD.md): every point runs --rounds interleaved rounds; each
+round draws fresh random inputs (q, kv = randn / 10; indices = torch.topk of random scores),
+checks every provider against the fp32 reference (||out - ref|| / ||ref|| < 1e-2, |lse - ref| <
+1e-3; a provider that fails is not timed at that point), then times all providers in a shuffled
+order with triton.testing.do_bench (L2 flushed per call, median). Reported: the median over rounds,
+min / max over rounds, TFLOPs by FlashMLA's count (2 * h_q * (d_qk + d_v) per counted index
+entry: the useful work, padding excluded), vs_X = time(X) / time(provider) (> 1: faster than X),
+and the first call's time (with a cold Triton cache: the compile time of that specialization).
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
-import csv
 import datetime
-import importlib
-import json
 import math
 import os
 import platform
+import random
 import sys
 import time
 import traceback
 import warnings
-from dataclasses import dataclass, field
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
-DEFAULT_S_KV = (8192, 32768, 65536, 98304, 131072)
-QUICK_S_KV = (8192, 65536)
-BUILTIN_PROVIDERS = ("triton", "tle_tl", "tle", "flashmla")
+from . import report
+from . import suites
+from .providers import BUILTIN_PROVIDERS, Provider, _ops, make_provider, make_triton_provider
+from .suites import DEFAULT_S_KV, QUICK_S_KV, Point
+
 OUT_REL_TOL = 1e-2
 LSE_ABS_TOL = 1e-3
+REFERENCE_CHUNK_BYTES = 1 << 30
 # --tune search space for the plain-Triton kernel (block_h follows tle.ops.default_config)
 TUNE_BLOCK_K = (32, 64)
 TUNE_STAGES = (1, 2, 3)
@@ -60,228 +69,131 @@ def _int_list(text: str) -> list:
         raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--s-kv", type=_int_list, default=None,
-                   help=f"comma-separated kv lengths (default {','.join(map(str, DEFAULT_S_KV))})")
-    p.add_argument("--s-q", type=int, default=4096, help="query tokens (default 4096)")
-    p.add_argument("--h-q", type=int, default=128, help="query heads (default 128)")
-    p.add_argument("--topk", type=int, default=2048, help="indices per query token (default 2048)")
-    p.add_argument("--d-qk", type=int, default=576, choices=(512, 576), help="q/k head dim (default 576)")
-    p.add_argument("--d-v", type=int, default=512, help="v head dim (must be 512)")
-    p.add_argument("--dtype", default="bf16", choices=("bf16", "fp16"), help="input dtype (default bf16)")
-    p.add_argument("--providers", default=None,
-                   help="comma-separated providers: triton (plain kernel, TLE off), tle_tl (plain kernel "
-                        "through TLE's passes), tle (TLE's warp-specialized kernel), flashmla, "
-                        "module:function (default: all four built-ins; unavailable ones are skipped)")
-    p.add_argument("--provider", action="append", default=[], metavar="MODULE:FUNCTION",
-                   help="add a user provider fn(q, kv, indices, sm_scale, d_v) (repeatable)")
-    p.add_argument("--flashmla-lib", default=None, metavar="PATH",
-                   help="prebuilt FlashMLA op library (e.g. vllm/_flashmla_C.abi3.so) for the flashmla provider")
-    p.add_argument("--config", default=None, metavar="BH,BK,WARPS,STAGES",
-                   help="launch config of the triton/tle kernel (default: tle.ops.default_config)")
-    p.add_argument("--tune", action="store_true",
-                   help="search BK x stages x warps for the plain-Triton kernel on the first s_kv; the "
-                        "winner is used for both triton and tle")
-    p.add_argument("--warmup", type=float, default=None, help="do_bench warmup in ms (default 25; quick 10)")
-    p.add_argument("--rep", type=float, default=None, help="do_bench measuring time in ms (default 200; quick 50)")
-    p.add_argument("--quick", action="store_true",
-                   help=f"s_kv {','.join(map(str, QUICK_S_KV))} and shorter timing (unless given explicitly)")
-    p.add_argument("--seed", type=int, default=0, help="base seed; s_kv is added per config (default 0)")
-    p.add_argument("--out", default="bench-results", help="output directory (default bench-results/)")
-
-
-# --------------------------------------------------------------------------------------------------
-# Providers
-# --------------------------------------------------------------------------------------------------
-@dataclass
-class Provider:
-    name: str
-    fn: Callable  # (q, kv, indices, sm_scale, d_v) -> (out, max_logits, lse) | out
-    context: Callable = contextlib.nullcontext  # entered around checking and timing
-    config: Optional[str] = None
-    notes: list = field(default_factory=list)
-    lse_base2: bool = False  # set when the provider turns out to return a base-2 lse
-
-
-def _ops():
-    from tle import ops
-
-    return ops
-
-
-def make_triton_provider(config) -> Provider:
-    ops = _ops()
-
-    def fn(q, kv, idx, sm_scale, d_v):
-        return ops.sparse_mla_fwd(q, kv, idx, sm_scale, d_v, config=config)
-
-    return Provider("triton", fn, context=lambda: ops.tle_hooks(False), config=str(config))
-
-
-def make_tle_provider(config, kernel=None, name="tle") -> Provider:
-    ops = _ops()
-    if os.environ.get("TLE_DISABLE", "").strip().lower() in ("1", "true", "yes", "on"):
-        raise RuntimeError("TLE_DISABLE is set")
-    if not ops.tle_hooks_available():
-        raise RuntimeError("the tle package has no enable()/disable()/is_enabled()")
-
-    def fn(q, kv, idx, sm_scale, d_v):
-        return ops.sparse_mla_fwd(q, kv, idx, sm_scale, d_v, config=config, kernel=kernel)
-
-    label = str(config) if kernel == "tl" else f"{config} (ws where supported)"
-    p = Provider(name, fn, context=lambda: ops.tle_hooks(True), config=label)
+def _range(text: str) -> tuple:
+    lo, sep, hi = text.partition(",")
     try:
-        import tle
-        from tle import _native
-
-        p.notes.append(f"tle {getattr(tle, '__version__', '?')}")
-        try:
-            _native.library()
-            p.notes.append(f"native rewrites: {_native.has_native_rewrites()}")
-        except Exception as e:  # the hook then compiles stock Triton (with a TLEWarning)
-            p.notes.append(f"TLE native library unavailable ({type(e).__name__}): tle == stock Triton")
-    except Exception:
-        pass
-    return p
+        if not sep:
+            raise ValueError
+        return int(lo), int(hi)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LO,HI, got {text!r}")
 
 
-def _flashmla_supports(s_q, h_q, topk, d_qk, dtype) -> Optional[str]:
-    import torch
-
-    if dtype != torch.bfloat16:
-        return "FlashMLA's sparse prefill is bf16 only"
-    if h_q not in (64, 128):
-        return f"FlashMLA needs h_q in (64, 128), got {h_q}"
-    if topk % 128 != 0:
-        return f"FlashMLA needs topk % 128 == 0, got {topk}"
-    return None
-
-
-def _call_op_by_schema(op, schema, values: dict, out_factory: Callable):
-    """Call a torch op, matching its schema's arguments by name (position as a fallback)."""
-    order = ["q", "kv", "indices", "sm_scale", "d_v", "attn_sink", "topk_length", "out"]
-    aliases = {"softmax_scale": "sm_scale", "scale": "sm_scale", "k": "kv", "idx": "indices",
-               "topk_indices": "indices", "head_dim_v": "d_v", "dv": "d_v", "topk_len": "topk_length",
-               "output": "out"}
-    pos, kw = [], {}
-    out_buf = None
-    for i, arg in enumerate(schema.arguments):
-        name = aliases.get(arg.name, arg.name)
-        if name not in order and i < len(order) and not arg.has_default_value():
-            name = order[i]
-        if name == "out":
-            out_buf = value = out_factory()
-        elif name in values:
-            value = values[name]
-        elif arg.has_default_value():
-            continue
-        else:
-            raise RuntimeError(f"cannot map argument {arg.name!r} of {schema}")
-        if arg.kwarg_only:
-            kw[arg.name] = value
-        else:
-            pos.append(value)
-    return op(*pos, **kw), out_buf
-
-
-def _pick_outputs(result, out_buf, s_q, h_q, d_v):
-    """(out, max_logits, lse) from whatever the op returned; missing stats are None."""
-    import torch
-
-    if isinstance(result, torch.Tensor):
-        tensors = [result]
-    else:
-        tensors = [t for t in (result or ()) if isinstance(t, torch.Tensor)]
-    out = next((t for t in tensors if tuple(t.shape) == (s_q, h_q, d_v)), out_buf)
-    stats = [t for t in tensors if tuple(t.shape) == (s_q, h_q) and t.dtype == torch.float32]
-    ml = stats[0] if len(stats) >= 2 else None
-    lse = stats[1] if len(stats) >= 2 else (stats[0] if len(stats) == 1 else None)
-    return out, ml, lse
-
-
-def schema_provider(name: str, overload, notes=()) -> Provider:
-    """A provider around a torch op with FlashMLA's sparse_prefill_fwd interface (matched by schema)."""
-    import torch
-
-    schema = overload._schema
-
-    def fn(q, kv, idx, sm_scale, d_v):
-        values = dict(q=q, kv=kv, indices=idx, sm_scale=float(sm_scale), d_v=int(d_v), attn_sink=None,
-                      topk_length=None)
-        s_q, h_q = q.shape[0], q.shape[1]
-        result, out_buf = _call_op_by_schema(
-            overload, schema, values, lambda: torch.empty(s_q, h_q, d_v, dtype=q.dtype, device=q.device))
-        return _pick_outputs(result, out_buf, s_q, h_q, d_v)
-
-    return Provider(name, fn, notes=[*notes, f"schema {schema}"])
-
-
-def make_flashmla_provider(lib_path: Optional[str]) -> Provider:
-    import torch
-
-    if lib_path:
-        if not Path(lib_path).is_file():
-            raise FileNotFoundError(f"--flashmla-lib {lib_path}: no such file")
-        torch.ops.load_library(lib_path)
-        try:
-            overload = torch.ops._flashmla_C.sparse_prefill_fwd.default
-        except (AttributeError, RuntimeError) as e:
-            raise RuntimeError(f"{lib_path} does not register torch.ops._flashmla_C.sparse_prefill_fwd ({e})")
-        return schema_provider("flashmla", overload, [f"op library {lib_path}"])
-
-    import flash_mla  # raises ImportError when absent
-
-    api = getattr(flash_mla, "flash_mla_sparse_fwd", None)
-    if api is None:
-        raise RuntimeError("flash_mla has no flash_mla_sparse_fwd")
-
-    def fn(q, kv, idx, sm_scale, d_v):
-        result = api(q, kv, idx, sm_scale, d_v)
-        return _pick_outputs(result, None, q.shape[0], q.shape[1], d_v)
-
-    return Provider("flashmla", fn, notes=[f"flash_mla {getattr(flash_mla, '__version__', '')}".strip()])
-
-
-def make_provider(name: str, config=None, flashmla_lib: Optional[str] = None) -> Provider:
-    """A built-in provider by name (see BUILTIN_PROVIDERS) or a user one given as MODULE:FUNCTION."""
-    if name == "triton":
-        return make_triton_provider(config)
-    if name == "tle":
-        return make_tle_provider(config)
-    if name == "tle_tl":
-        return make_tle_provider(config, kernel="tl", name="tle_tl")
-    if name == "flashmla":
-        return make_flashmla_provider(flashmla_lib)
-    return make_user_provider(name)
-
-
-def make_user_provider(spec: str) -> Provider:
-    module, _, func = spec.partition(":")
-    if not module or not func:
-        raise ValueError(f"user provider must be MODULE:FUNCTION, got {spec!r}")
-    fn = getattr(importlib.import_module(module), func)
-    return Provider(spec, lambda q, kv, idx, sm_scale, d_v: fn(q, kv, idx, sm_scale, d_v))
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("what to run")
+    g.add_argument("--suite", choices=suites.SUITES, default="sweep",
+                   help="sweep: one shape over --s-kv (default); serving: the serving classes (shape flags ignored)")
+    g.add_argument("--only", default=None, metavar="REGEX", help="run the points whose label matches REGEX")
+    g.add_argument("--list", action="store_true", help="print the suite's points and exit")
+    g.add_argument("--show", default=None, metavar="JSON", help="print the tables of a results JSON and exit")
+    g = p.add_argument_group("shape (sweep suite)")
+    g.add_argument("--s-kv", type=_int_list, default=None,
+                   help=f"comma-separated kv lengths (default {','.join(map(str, DEFAULT_S_KV))})")
+    g.add_argument("--s-q", type=int, default=4096, help="query tokens (default 4096)")
+    g.add_argument("--h-q", type=int, default=128, help="query heads (default 128)")
+    g.add_argument("--topk", type=int, default=2048, help="indices per query token (default 2048)")
+    g.add_argument("--d-qk", type=int, default=576, choices=(512, 576), help="q/k head dim (default 576)")
+    g.add_argument("--d-v", type=int, default=512, help="v head dim (must be 512)")
+    g.add_argument("--attn-sink", action="store_true", help="pass an attn_sink [h_q]")
+    g.add_argument("--ragged", type=_range, default=None, metavar="LO,HI",
+                   help="pass a topk_length drawn uniformly from [LO, HI] per token")
+    g.add_argument("--index-order", choices=suites.INDEX_ORDERS, default=None,
+                   help="topk: as torch.topk of scores returns them (default); sorted: ascending rows")
+    g.add_argument("--dtype", default="bf16", choices=("bf16", "fp16"), help="input dtype (default bf16)")
+    g = p.add_argument_group("providers")
+    g.add_argument("--providers", default=None,
+                   help=f"comma-separated providers: {', '.join(BUILTIN_PROVIDERS)}, MODULE:FUNCTION (default: "
+                        "the built-ins; unavailable ones are skipped with a note)")
+    g.add_argument("--provider", action="append", default=[], metavar="MODULE:FUNCTION",
+                   help="add a user provider (repeatable)")
+    g.add_argument("--flashmla-src", default=None, metavar="PATH",
+                   help="FlashMLA built from source (flash_mla_sm90_src.so): the flashmla provider")
+    g.add_argument("--flashmla-lib", default=None, metavar="PATH",
+                   help="FlashMLA op library of the vllm wheel (_flashmla_C.abi3.so): the flashmla_vllm provider")
+    g.add_argument("--baseline", default=None, metavar="PROVIDER",
+                   help="the detail table's 'vs' column (default flashmla, else flashmla_vllm, else the first)")
+    g.add_argument("--config", default=None, metavar="BH,BK,WARPS,STAGES",
+                   help="launch config of the plain kernel (triton / tle_tl; default: tle.ops.default_config)")
+    g.add_argument("--tune", action="store_true",
+                   help="sweep suite: search BK x stages x warps for the plain kernel first (TLE off); the "
+                        "winner is used for triton and tle_tl")
+    g = p.add_argument_group("timing")
+    g.add_argument("--rounds", type=int, default=None, help="interleaved rounds per point (default 5; quick 3)")
+    g.add_argument("--check-rounds", type=int, default=None,
+                   help="rounds whose inputs every provider is checked on (default: all)")
+    g.add_argument("--warmup", type=float, default=None, help="do_bench warmup per round, ms (default 10)")
+    g.add_argument("--rep", type=float, default=None, help="do_bench measuring time per round, ms (default 60; quick 30)")
+    g.add_argument("--quick", action="store_true",
+                   help=f"sweep s_kv {','.join(map(str, QUICK_S_KV))}, 3 rounds, shorter timing (unless given)")
+    g.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
+    g.add_argument("--out", default="bench-results", help="output directory (default bench-results/)")
 
 
 # --------------------------------------------------------------------------------------------------
 # Inputs, checking, timing
 # --------------------------------------------------------------------------------------------------
-def make_inputs(s_q, h_q, topk, d_qk, s_kv, dtype, seed, device="cuda"):
-    """q, kv = randn / 10; indices = `topk` distinct sorted random rows of [0, s_kv) per token."""
+def make_inputs(s_q, h_q, topk, d_qk, s_kv, dtype, seed, device="cuda", order="topk"):
+    """q, kv = randn / 10; indices [s_q, 1, topk] int32 = the top-k rows of random scores per token
+    (distinct), in the order torch.topk returns them ("topk": by score) or ascending ("sorted")."""
     import torch
 
     if topk > s_kv:
         raise ValueError(f"topk ({topk}) > s_kv ({s_kv}): cannot draw distinct indices")
+    if order not in suites.INDEX_ORDERS:
+        raise ValueError(f"order must be one of {suites.INDEX_ORDERS}, got {order!r}")
     gen = torch.Generator(device=device).manual_seed(seed)
     q = (torch.randn(s_q, h_q, d_qk, generator=gen, device=device) / 10).to(dtype)
     kv = (torch.randn(s_kv, 1, d_qk, generator=gen, device=device) / 10).to(dtype)
     idx = torch.empty(s_q, 1, topk, dtype=torch.int32, device=device)
-    rows = max(1, (256 << 20) // (4 * s_kv))  # bound the random-key matrix to ~256 MB
+    rows = max(1, (1 << 30) // (4 * s_kv))  # bound the score matrix to ~1 GB
     for r0 in range(0, s_q, rows):
         r1 = min(s_q, r0 + rows)
-        keys = torch.rand(r1 - r0, s_kv, generator=gen, device=device)
-        idx[r0:r1, 0] = keys.topk(topk, dim=-1).indices.sort(dim=-1).values.to(torch.int32)
+        top = torch.rand(r1 - r0, s_kv, generator=gen, device=device).topk(topk, dim=-1).indices
+        if order == "sorted":
+            top = top.sort(dim=-1).values
+        idx[r0:r1, 0] = top.to(torch.int32)
     return q, kv, idx
+
+
+@dataclass
+class Inputs:
+    q: object
+    kv: object
+    indices: object
+    attn_sink: object
+    topk_length: object
+    sm_scale: float
+    d_v: int
+    flops: int
+
+    def args(self):
+        return self.q, self.kv, self.indices, self.sm_scale, self.d_v, self.attn_sink, self.topk_length
+
+
+def point_seed(base: int, point: Point, round_index: int) -> int:
+    return (base * 1_000_003 + zlib.crc32(point.key.encode()) + 7919 * round_index) % (2**63)
+
+
+def make_point_inputs(point: Point, dtype, seed: int, device="cuda") -> Inputs:
+    """A point's inputs: q, kv, indices (make_inputs), an attn_sink near the rows' lse (log topk,
+    so the sink factor spans (0, 1) and the check sees it), a ragged topk_length."""
+    import torch
+
+    q, kv, idx = make_inputs(point.s_q, point.h_q, point.topk, point.d_qk, point.s_kv, dtype, seed,
+                             device=device, order=point.order)
+    gen = torch.Generator(device=q.device).manual_seed(seed + 1)
+    sink = tlen = None
+    if point.attn_sink:
+        sink = torch.randn(point.h_q, generator=gen, device=q.device) + math.log(point.topk)
+    if point.ragged:
+        lo, hi = point.ragged
+        tlen = torch.randint(lo, hi + 1, (point.s_q,), generator=gen, device=q.device, dtype=torch.int32)
+    entries = int(tlen.sum().item()) if tlen is not None else None
+    return Inputs(q, kv, idx, sink, tlen, point.d_qk ** -0.5, point.d_v, point.flops(entries))
+
+
+def reference(inp: Inputs):
+    return _ops().sparse_mla_fwd_reference(*inp.args(), chunk_budget_bytes=REFERENCE_CHUNK_BYTES)
 
 
 def _normalize_result(res):
@@ -312,17 +224,18 @@ def check(provider: Provider, res, ref) -> dict:
     if not math.isfinite(rel) or rel >= OUT_REL_TOL:
         raise AssertionError(f"out relative error {rel:.3e} >= {OUT_REL_TOL}")
     if lse is None:
-        if "no lse returned: only out checked" not in provider.notes:
-            provider.notes.append("no lse returned: only out checked")
+        provider.note("no lse returned: only out checked")
         return info
     fin = torch.isfinite(rlse)
     lse = lse.float().reshape(rlse.shape)
+    if not torch.equal(torch.isfinite(lse), fin):
+        raise AssertionError("lse is finite where the reference is not (or the other way round)")
     err = (lse[fin] - rlse[fin]).abs().max().item() if fin.any() else 0.0
-    if err >= LSE_ABS_TOL:
+    if not err < LSE_ABS_TOL:
         err2 = (lse[fin] / math.log2(math.e) - rlse[fin]).abs().max().item() if fin.any() else 0.0
         if err2 < LSE_ABS_TOL:
             if not provider.lse_base2:
-                provider.notes.append("returns a base-2 lse (converted for the check)")
+                provider.note("returns a base-2 lse (converted for the check)")
             provider.lse_base2 = True
             err = err2
         else:
@@ -346,11 +259,12 @@ def tflops(s_q, h_q, topk, d_qk, d_v, ms) -> float:
     return 2.0 * s_q * h_q * topk * (d_qk + d_v) / (ms * 1e-3) / 1e12
 
 
-def tune(args, q, kv, idx, sm_scale, ref, warmup, rep) -> tuple:
-    """Time every config of the search space (plain Triton, TLE off); returns (best, records)."""
-    from tle import ops
-
-    base = ops.default_config(args.h_q)
+def tune(point: Point, dtype, seed, warmup, rep) -> tuple:
+    """Time every plain-kernel config of the search space on one point (TLE off); (best, records)."""
+    ops = _ops()
+    base = ops.default_config(point.h_q)
+    inp = make_point_inputs(point, dtype, seed)
+    ref = reference(inp)
     records = []
     space = [ops.SparseMLAConfig(base.block_h, bk, w, st) for bk in TUNE_BLOCK_K for st in TUNE_STAGES
              for w in TUNE_WARPS]
@@ -358,15 +272,16 @@ def tune(args, q, kv, idx, sm_scale, ref, warmup, rep) -> tuple:
         rec = {"config": str(cfg), **cfg.as_dict()}
         log(f"tune {i + 1}/{len(space)} {cfg}")
         try:
-            with ops.tle_hooks(False):
-                fn = lambda: ops.sparse_mla_fwd(q, kv, idx, sm_scale, args.d_v, config=cfg)  # noqa: E731
-                rec.update(check(Provider("triton", fn), fn(), ref))
+            p = make_triton_provider(cfg)
+            with p.context():
+                fn = lambda: p.fn(*inp.args())  # noqa: E731
+                rec.update(check(p, fn(), ref))
                 rec["ms"] = bench_ms(fn, warmup, rep)
-            rec["tflops"] = tflops(args.s_q, args.h_q, args.topk, args.d_qk, args.d_v, rec["ms"])
+            rec["tflops"] = inp.flops / (rec["ms"] * 1e-3) / 1e12
             rec["status"] = "ok"
             log(f"    {rec['ms']:.3f} ms  {rec['tflops']:.1f} TFLOPs")
         except Exception as e:  # out of shared memory, failed check, ...
-            rec["status"] = f"{type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
+            rec["status"] = _error_status(e)
             log(f"    skipped: {rec['status']}")
         records.append(rec)
     ok = [r for r in records if r["status"] == "ok"]
@@ -376,231 +291,332 @@ def tune(args, q, kv, idx, sm_scale, ref, warmup, rep) -> tuple:
     return ops.SparseMLAConfig(best["block_h"], best["block_k"], best["num_warps"], best["num_stages"]), records
 
 
+def _error_status(e: BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    return f"error: {type(e).__name__}: {lines[0][:200] if lines else ''}"
+
+
 # --------------------------------------------------------------------------------------------------
-# Output
+# Measurement
 # --------------------------------------------------------------------------------------------------
-def _fmt(x, spec):
-    return "-" if x is None else format(x, spec)
+def _record_warnings(provider: Provider, caught) -> None:
+    for w in caught:
+        provider.note(f"{w.category.__name__}: {str(w.message).splitlines()[0][:300]}")
 
 
-def print_table(rows: list, stream=None) -> None:
-    stream = stream or sys.stdout
-    header = ["s_kv", "provider", "config", "median ms", "TFLOPs", "vs triton", "vs flashmla", "status"]
-    table = [header]
-    for r in rows:
-        table.append([str(r["s_kv"]), r["provider"], r.get("config") or "-", _fmt(r.get("ms"), ".3f"),
-                      _fmt(r.get("tflops"), ".1f"), _fmt(r.get("vs_triton"), ".3f"),
-                      _fmt(r.get("vs_flashmla"), ".3f"), r["status"]])
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    for j, row in enumerate(table):
-        print("  ".join(c.rjust(w) if i in (0, 3, 4, 5, 6) else c.ljust(w) for i, (c, w) in
-                        enumerate(zip(row, widths))).rstrip(), file=stream)
-        if j == 0:
-            print("  ".join("-" * w for w in widths), file=stream)
+def measure_point(point: Point, providers: list, *, dtype, rounds: int, check_rounds: int, warmup: float,
+                  rep: float, seed: int) -> list:
+    """Rows (one per provider) for one point, from ``rounds`` interleaved rounds."""
+    import torch
 
-
-def write_outputs(out_dir: Path, rows: list, meta: dict) -> list:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    csv_path = out_dir / "sparse_mla.csv"
-    cols = ["s_kv", "provider", "config", "ms", "tflops", "vs_triton", "vs_flashmla", "out_rel_err",
-            "lse_max_abs_err", "max_logits_max_abs_err", "status"]
-    with open(csv_path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
-        w.writeheader()
-        for r in rows:
-            w.writerow(r)
-    written.append(csv_path)
-    png = plot(out_dir / "sparse_mla.png", rows, meta)  # before the JSON: it may add a note
-    json_path = out_dir / "sparse_mla.json"
-    with open(json_path, "w") as f:
-        json.dump({**meta, "results": rows}, f, indent=2, default=str)
-    written.append(json_path)
-    if png is not None:
-        written.append(png)
-    return written
-
-
-def plot(path: Path, rows: list, meta: dict) -> Optional[Path]:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        log("matplotlib not importable: no PNG plot written (pip install matplotlib)")
-        meta.setdefault("notes", []).append("no plot: matplotlib not importable")
-        return None
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    providers = []
-    for r in rows:
-        if r["provider"] not in providers:
-            providers.append(r["provider"])
-    for name in providers:
-        pts = [(r["s_kv"], r["tflops"]) for r in rows if r["provider"] == name and r.get("tflops")]
-        if pts:
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=name)
-    shape = meta["shape"]
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("s_kv")
-    ax.set_ylabel("TFLOPs")
-    ax.set_title(f"sparse MLA fwd: s_q={shape['s_q']} h_q={shape['h_q']} topk={shape['topk']} "
-                 f"d_qk={shape['d_qk']} ({meta.get('gpu', '')})", fontsize=9)
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    rows = {}
+    for p in providers:
+        rows[p.name] = {"point": point.label, **{k: v for k, v in point.as_dict().items() if k != "label"},
+                        "provider": p.name, "config": p.config, "status": "ok", "rounds_ms": [],
+                        "rounds_tflops": []}
+        why = p.supports(point)
+        if why:
+            rows[p.name]["status"] = why if why.startswith("n/a") else f"n/a: {why}"
+    rng = random.Random(point_seed(seed, point, -1))
+    for r in range(rounds):
+        inp = make_point_inputs(point, dtype, point_seed(seed, point, r))
+        live = [p for p in providers if rows[p.name]["status"] == "ok"]
+        if r < check_rounds:
+            ref = reference(inp)
+            for p in live:
+                row = rows[p.name]
+                try:
+                    with p.context(), warnings.catch_warnings(record=True) as caught:
+                        warnings.simplefilter("always")
+                        torch.cuda.synchronize()
+                        t0 = time.perf_counter()
+                        res = p.fn(*inp.args())
+                        torch.cuda.synchronize()
+                        if r == 0:
+                            row["first_call_ms"] = (time.perf_counter() - t0) * 1e3
+                        info = check(p, res, ref)
+                        del res
+                    _record_warnings(p, caught)
+                    for k, v in info.items():  # the worst over the checked rounds
+                        row[k] = max(v, row.get(k, v))
+                except AssertionError as e:
+                    row["status"] = f"check failed (round {r + 1}): {e}"
+                    log(f"{point.label}: {p.name} FAILED the reference check: {e}")
+                except Exception as e:
+                    row["status"] = _error_status(e)
+                    log(f"{point.label}: {p.name} error:\n{traceback.format_exc()}")
+            del ref
+        live = [p for p in providers if rows[p.name]["status"] == "ok"]
+        rng.shuffle(live)
+        for p in live:
+            row = rows[p.name]
+            try:
+                with p.context(), warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    ms = bench_ms(lambda p=p, inp=inp: p.fn(*inp.args()), warmup, rep)
+                _record_warnings(p, caught)
+                row["rounds_ms"].append(ms)
+                row["rounds_tflops"].append(inp.flops / (ms * 1e-3) / 1e12)
+            except Exception as e:
+                row["status"] = _error_status(e)
+                log(f"{point.label}: {p.name} error while timing:\n{traceback.format_exc()}")
+        del inp
+        torch.cuda.empty_cache()
+    out = []
+    for p in providers:
+        row = rows[p.name]
+        if row["status"] == "ok" and row["rounds_ms"]:
+            ts = row["rounds_ms"]
+            row.update(ms=report.median(ts), ms_min=min(ts), ms_max=max(ts), rounds=len(ts),
+                       tflops=report.median(row["rounds_tflops"]))
+        elif row["status"] == "ok":
+            row["status"] = "error: not timed"
+        out.append(row)
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
 # Driver
 # --------------------------------------------------------------------------------------------------
-def _provider_names(args) -> tuple:
+def build_points(args) -> list:
+    if args.suite == "serving":
+        points = suites.serving_suite()
+    else:
+        s_kvs = args.s_kv or (list(QUICK_S_KV) if args.quick else list(DEFAULT_S_KV))
+        points = suites.sweep_suite(s_kvs, s_q=args.s_q, h_q=args.h_q, topk=args.topk, d_qk=args.d_qk,
+                                    attn_sink=args.attn_sink, ragged=args.ragged)
+    points = suites.with_order(points, args.index_order)
+    return suites.select(points, args.only)
+
+
+def provider_names(args, points=()) -> tuple:
     explicit = args.providers is not None
-    names = [n.strip() for n in (args.providers or ",".join(BUILTIN_PROVIDERS)).split(",") if n.strip()]
+    if explicit:
+        names = [n.strip() for n in args.providers.split(",") if n.strip()]
+    else:
+        names = [n for n in BUILTIN_PROVIDERS if n != "tle_pad64" or any(p.h_q % 64 for p in points)]
     names += [n for n in args.provider if n not in names]
-    if args.flashmla_lib and "flashmla" not in names:
-        names.append("flashmla")
     for n in names:
         if n not in BUILTIN_PROVIDERS and ":" not in n:
             raise SystemExit(f"unknown provider {n!r}: use {', '.join(BUILTIN_PROVIDERS)} or MODULE:FUNCTION")
     return names, explicit
 
 
+def timing_settings(args) -> dict:
+    return dict(rounds=args.rounds or (3 if args.quick else 5),
+                warmup=args.warmup if args.warmup is not None else 10.0,
+                rep=args.rep if args.rep is not None else (30.0 if args.quick else 60.0))
+
+
+def output_stem(suite: str, triton_version: str) -> str:
+    return f"sparse_mla-{suite}-triton{triton_version}"
+
+
+def _validate(args, points) -> Optional[str]:
+    if args.d_v != 512:
+        return f"--d-v must be 512 (V is the first 512 columns of each kv row), got {args.d_v}"
+    for p in points:
+        if p.h_q < 16 or p.h_q % 16 or p.topk < 1 or p.s_q < 1:
+            return f"{p.label}: need h_q a positive multiple of 16, topk >= 1, s_q >= 1"
+    if args.rounds is not None and args.rounds < 1:
+        return "--rounds must be >= 1"
+    if args.tune and args.suite != "sweep":
+        return "--tune works with the sweep suite only (one head count)"
+    return None
+
+
+def _cache_note() -> str:
+    d = os.environ.get("TRITON_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".triton", "cache")
+    try:
+        n = sum(1 for _ in Path(d).iterdir()) if Path(d).is_dir() else 0
+    except OSError:
+        n = -1
+    return f"Triton cache {d}: {n} entries at the start" + (" (cold: first calls include compiles)" if n == 0 else "")
+
+
+def header_lines(meta: dict) -> list:
+    v = meta["versions"]
+    lines = [f"tle-bench sparse-mla, suite {meta['suite']} ({len(meta['points'])} points), {meta['date']}",
+             f"GPU {meta['gpu']}; triton {v['triton']}, torch {v['torch']}, CUDA {v['cuda']}, Python {v['python']}; "
+             f"tle commit {meta.get('commit') or '?'}",
+             f"timing: {meta['timing']['rounds']} interleaved rounds per point, fresh inputs per round, checked on "
+             f"{meta['timing']['check_rounds']}; do_bench warmup {meta['timing']['warmup_ms']} ms, rep "
+             f"{meta['timing']['rep_ms']} ms (median); {meta['cache']}"]
+    for name, info in meta["providers"].items():
+        lines.append(f"provider {name}: {info['config'] or ''}")
+    for name, why in meta["skipped_providers"].items():
+        lines.append(f"provider {name}: skipped ({why})")
+    return lines
+
+
+def _commit() -> Optional[str]:
+    if os.environ.get("TLE_COMMIT"):
+        return os.environ["TLE_COMMIT"]
+    try:
+        import subprocess
+
+        root = Path(__file__).resolve().parents[3]
+        r = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
+                           text=True, timeout=10)
+        return (r.stdout.strip() or None) if r.returncode == 0 else None
+    except Exception:
+        return None
+
+
+def show(path: str) -> int:
+    """The header, compile times, summary table and verdict of a results JSON."""
+    rows, meta = report.load_json(path)
+    if not meta.get("complete", True):
+        print(f"(incomplete run: {len({r['point'] for r in rows})} of {len(meta.get('points', []))} points)")
+    for line in meta.get("header", []):
+        print(line)
+    for line in meta.get("compile", []):
+        print(line)
+    print(report.summary_table(rows))
+    print(report.verdict(rows))
+    return 0
+
+
 def run(args) -> int:
+    if args.show:
+        return show(args.show)
+    try:
+        points = build_points(args)
+    except ValueError as e:
+        log(str(e))
+        return 2
+    if args.list:
+        for i, p in enumerate(points):
+            print(f"{i + 1:3d}  {p.label:<32} {p.key}")
+        return 0
+    if not points:
+        log(f"no point of suite {args.suite} matches --only {args.only!r}")
+        return 2
+    why = _validate(args, points)
+    if why:
+        log(why)
+        return 2
+
     import torch
     import triton
 
-    from tle import ops
-
     if not torch.cuda.is_available():
-        log("no CUDA device: the benchmark needs a GPU")
+        log("no CUDA device: the benchmark needs a GPU (--list and --show work without one)")
         return 2
-    s_kvs = args.s_kv or (list(QUICK_S_KV) if args.quick else list(DEFAULT_S_KV))
-    warmup = args.warmup if args.warmup is not None else (10 if args.quick else 25)
-    rep = args.rep if args.rep is not None else (50 if args.quick else 200)
+    t_start = time.perf_counter()
+    timing = timing_settings(args)
+    check_rounds = timing["rounds"] if args.check_rounds is None else max(1, min(args.check_rounds,
+                                                                                 timing["rounds"]))
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[args.dtype]
-    sm_scale = args.d_qk ** -0.5
-    names, explicit = _provider_names(args)
+    names, explicit = provider_names(args, points)
     notes, skipped = [], {}
-    if args.d_v != 512:
-        log(f"--d-v must be 512 (V is the first 512 columns of each kv row), got {args.d_v}")
-        return 2
-    if args.h_q < 16 or args.h_q % 16 or args.topk < 1 or args.s_q < 1:
-        log(f"need h_q a positive multiple of 16, topk >= 1, s_q >= 1 (got {args.h_q}, {args.topk}, {args.s_q})")
-        return 2
-    if min(s_kvs) < args.topk:
-        log(f"every s_kv must be >= topk ({args.topk}) to draw distinct indices; got {min(s_kvs)}")
-        return 2
+    cache = _cache_note()
 
-    config = ops.SparseMLAConfig.parse(args.config) if args.config else ops.default_config(args.h_q)
+    ops = _ops()
+    config = ops.SparseMLAConfig.parse(args.config) if args.config else None
     tuning = None
     if args.tune:
-        s0 = s_kvs[0]
-        log(f"tuning the plain-Triton kernel on s_kv={s0} ...")
-        q, kv, idx = make_inputs(args.s_q, args.h_q, args.topk, args.d_qk, s0, dtype, args.seed + s0)
-        ref = ops.sparse_mla_fwd_reference(q, kv, idx, sm_scale, args.d_v)
-        config, tuning = tune(args, q, kv, idx, sm_scale, ref, warmup, rep)
+        log(f"tuning the plain kernel on {points[0].label} ...")
+        config, tuning = tune(points[0], dtype, point_seed(args.seed, points[0], 99), timing["warmup"], timing["rep"])
         log(f"chosen config: {config}")
-        del q, kv, idx, ref
         torch.cuda.empty_cache()
 
     providers = []
     for n in names:
         try:
-            if n == "flashmla":
-                reason = _flashmla_supports(args.s_q, args.h_q, args.topk, args.d_qk, dtype)
-                if reason:
-                    raise RuntimeError(reason)
-            providers.append(make_provider(n, config, args.flashmla_lib))
+            providers.append(make_provider(n, config, args.flashmla_lib, args.flashmla_src, args.dtype))
         except Exception as e:
             why = f"{type(e).__name__}: {e}"
             skipped[n] = why
             log(f"provider {n} unavailable, skipped ({why})")
-            if explicit or n in args.provider:
+            if explicit or n in args.provider or (n == "flashmla" and args.flashmla_src) or (
+                    n == "flashmla_vllm" and args.flashmla_lib):
                 notes.append(f"requested provider {n} skipped: {why}")
     if not providers:
         log("no provider available")
         return 2
+    names_ok = [p.name for p in providers]
+    baseline = args.baseline or next((b for b in ("flashmla", "flashmla_vllm") if b in names_ok), names_ok[0])
 
     meta = {
         "benchmark": "sparse_mla_fwd",
+        "suite": args.suite,
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "commit": _commit(),
         "gpu": torch.cuda.get_device_name(),
         "versions": {"torch": torch.__version__, "triton": triton.__version__, "cuda": torch.version.cuda,
                      "python": platform.python_version()},
-        "shape": {"s_q": args.s_q, "h_q": args.h_q, "topk": args.topk, "d_qk": args.d_qk, "d_v": args.d_v,
-                  "dtype": args.dtype, "sm_scale": sm_scale, "s_kv": s_kvs},
-        "inputs": "q, kv = randn/10; indices = topk distinct sorted random rows of [0, s_kv) per token; "
-                  "seed = base seed + s_kv",
-        "timing": {"method": "triton.testing.do_bench median (L2 flushed per call)", "warmup_ms": warmup,
-                   "rep_ms": rep},
-        "flops_formula": "2 * s_q * h_q * topk * (d_qk + d_v)",
-        "ratios": "vs_X = time(X) / time(provider) (> 1: faster than X)",
+        "points": [p.as_dict() for p in points],
+        "inputs": "per round: q, kv = randn/10; indices = torch.topk of random scores per token (order: "
+                  "'topk' = as returned, by score; 'sorted' = ascending); attn_sink = randn + log(topk); "
+                  "topk_length uniform in the point's range; seed from --seed, the point and the round",
+        "timing": {"method": "interleaved rounds (shuffled provider order) of triton.testing.do_bench median "
+                             "(L2 flushed per call); ms = median over rounds", **{
+                       "rounds": timing["rounds"], "check_rounds": check_rounds, "warmup_ms": timing["warmup"],
+                       "rep_ms": timing["rep"]}},
+        "cache": cache,
+        "flops_formula": "2 * h_q * (d_qk + d_v) * (s_q * topk, or sum(topk_length))",
+        "ratios": "vs_X = time(X) / time(provider) (> 1: faster than X); vs_X_min/max over rounds",
         "tolerances": {"out_rel": OUT_REL_TOL, "lse_abs": LSE_ABS_TOL},
-        "kernel_config": config.as_dict(),
+        "kernel_config": None if config is None else config.as_dict(),
         "tuning": tuning,
-        "providers": {p.name: {"config": p.config, "notes": p.notes} for p in providers},
+        "baseline": baseline,
         "skipped_providers": skipped,
         "notes": notes,
         "args": {k: v for k, v in vars(args).items() if not k.startswith("_")},
     }
+    meta["providers"] = {p.name: {"config": p.config, "notes": p.notes} for p in providers}
+    meta["header"] = header_lines(meta)
+    for line in meta["header"]:
+        print(line, flush=True)
+
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = output_stem(args.suite, triton.__version__)
+    ratio_bases = tuple(dict.fromkeys((*report.RATIO_BASES, baseline)))
+
+    def save(rows, final: bool) -> list:
+        """CSV and JSON after every point (a run cut short keeps what it measured), the plot at the end."""
+        report.add_ratios(rows, ratio_bases)
+        meta["providers"] = {p.name: {"config": p.config, "notes": p.notes} for p in providers}
+        meta["compile"] = report.compile_summary(rows)
+        meta["wall_s"] = time.perf_counter() - t_start
+        meta["complete"] = final
+        written = [report.write_csv(out_dir / f"{stem}.csv", rows)]
+        png = report.plot(out_dir / f"{stem}.png", rows, meta, log) if final else None  # may add a note
+        written.append(report.write_json(out_dir / f"{stem}.json", rows, meta))
+        return written + ([png] if png is not None else [])
 
     rows = []
-    failed = False
-    for s_kv in s_kvs:
-        log(f"s_kv={s_kv}: inputs (s_q={args.s_q}, h_q={args.h_q}, topk={args.topk}, d_qk={args.d_qk})")
-        q, kv, idx = make_inputs(args.s_q, args.h_q, args.topk, args.d_qk, s_kv, dtype, args.seed + s_kv)
-        log(f"s_kv={s_kv}: fp32 reference")
-        ref = ops.sparse_mla_fwd_reference(q, kv, idx, sm_scale, args.d_v)
-        for p in providers:
-            row = {"s_kv": s_kv, "provider": p.name, "config": p.config}
-            fn = lambda p=p: p.fn(q, kv, idx, sm_scale, args.d_v)  # noqa: E731
-            try:
-                with p.context(), warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    res = fn()
-                    torch.cuda.synchronize()
-                    row.update(check(p, res, ref))
-                    del res
-                    log(f"s_kv={s_kv}: {p.name} matches the reference (out rel {row['out_rel_err']:.2e}); timing")
-                    row["ms"] = bench_ms(fn, warmup, rep)
-                for w in caught:
-                    msg = f"{w.category.__name__}: {str(w.message).splitlines()[0][:300]}"
-                    if msg not in p.notes:
-                        p.notes.append(msg)
-                row["tflops"] = tflops(args.s_q, args.h_q, args.topk, args.d_qk, args.d_v, row["ms"])
-                row["status"] = "ok"
-                log(f"s_kv={s_kv}: {p.name} {row['ms']:.3f} ms, {row['tflops']:.1f} TFLOPs")
-            except AssertionError as e:
-                failed = True
-                row["status"] = f"check failed: {e}"
-                log(f"s_kv={s_kv}: {p.name} FAILED the reference check: {e}")
-            except Exception as e:
-                failed = True
-                row["status"] = f"error: {type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}"
-                log(f"s_kv={s_kv}: {p.name} error:\n{traceback.format_exc()}")
-            rows.append(row)
-        by = {r["provider"]: r.get("ms") for r in rows if r["s_kv"] == s_kv}
-        for r in rows:
-            if r["s_kv"] == s_kv and r.get("ms"):
-                for base in ("triton", "flashmla"):
-                    if by.get(base):
-                        r[f"vs_{base}"] = by[base] / r["ms"]
-        del q, kv, idx, ref
-        torch.cuda.empty_cache()
+    for i, point in enumerate(points):
+        t0 = time.perf_counter()
+        rows += measure_point(point, providers, dtype=dtype, rounds=timing["rounds"], check_rounds=check_rounds,
+                              warmup=timing["warmup"], rep=timing["rep"], seed=args.seed)
+        done = {r["provider"]: r for r in rows if r["point"] == point.label}
+        brief = ", ".join(f"{n} {d['ms']:.3f}" if d.get("ms") else f"{n} {d['status'][:40]}" for n, d in done.items())
+        log(f"[{i + 1}/{len(points)}] {point.label} ({time.perf_counter() - t0:.1f} s): {brief}")
+        if i + 1 < len(points):
+            save(rows, final=False)
+    written = save(rows, final=True)
+    failed = [r for r in rows if r["status"].startswith(("check failed", "error"))]
+    log("wrote " + ", ".join(str(w) for w in written))
 
-    meta["providers"] = {p.name: {"config": p.config, "notes": p.notes} for p in providers}
-    print_table(rows)
+    print(report.detail_table(rows, baseline))
     for p in providers:
         for n in p.notes:
             print(f"note [{p.name}]: {n}")
     for n, why in skipped.items():
         print(f"note [{n}]: skipped ({why})")
+    for n in notes:
+        print(f"note: {n}")
     if tuning:
-        print(f"note: --tune chose {config} for triton and tle")
-    written = write_outputs(Path(args.out), rows, meta)
-    log("wrote " + ", ".join(str(w) for w in written))
+        print(f"note: --tune chose {config} for triton and tle_tl")
+    print()
+    for line in meta["header"]:
+        print(line)
+    for line in meta["compile"]:
+        print(line)
+    print(f"wall time {meta['wall_s']:.0f} s; {len(failed)} failed (point, provider) pairs")
+    print(report.summary_table(rows))
+    print(report.verdict(rows))
     return 1 if failed else 0
