@@ -444,3 +444,139 @@ def test_driver_rejects_bad_requests(capsys):
     assert main(["sparse-mla", "--suite", "serving", "--only", "no-such-point"]) == 2
     assert main(["sparse-mla", "--suite", "serving", "--tune"]) == 2
     assert main(["sparse-mla", "--d-v", "256"]) == 2
+
+
+# --------------------------------------------------------------------------------------------------
+# benchmarks/sparse_mla_variants.py: variants derived from the registered pipeline
+# --------------------------------------------------------------------------------------------------
+def _variants():
+    spec = importlib.util.spec_from_file_location("sparse_mla_variants", REPO / "benchmarks" / "sparse_mla_variants.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_dumped_pipeline_parsing():
+    v = _variants()
+    text = "Pass Manager with 3 passes:\nbuiltin.module(\n  a-pass,\n  b-pass{opt=1 list=x,y},\n  c-pass\n)\n"
+    assert v.parse_dumped_pipeline(text) == ["a-pass", "b-pass{opt=1 list=x,y}", "c-pass"]
+    assert v.step_name("b-pass{opt=1}") == "b-pass"
+    with pytest.raises(ValueError):
+        v.parse_dumped_pipeline("nothing here")
+    with pytest.raises(ValueError):
+        v.parse_dumped_pipeline("builtin.module(a, b")
+
+
+def _native_tools_or_skip():
+    import tle
+
+    try:
+        tle.list_passes()
+        if not Path(tle.tool_path("tle-opt")).is_file():
+            raise FileNotFoundError
+    except Exception:
+        pytest.skip("TLE's native library / tle-opt not built (set TLE_NATIVE_LIB and TLE_TLE_OPT)")
+
+
+def test_variants_follow_the_registered_pipeline():
+    import tle
+
+    _native_tools_or_skip()
+    v = _variants()
+    steps = v.registered_pipeline()
+    names = [v.step_name(s) for s in steps]
+    assert names[0] == "tle-check-triton-types" and names[-1] == "tle-lower-to-triton"
+    assert set(names) <= set(tle.list_passes())
+    if not tle.has_native_rewrites():
+        pytest.skip("built without __TLE__: tle-pipeline is only the check and the lowering")
+    no_early = v.without("tle-issue-copies-early").split(",")
+    assert no_early == [s for s in steps if v.step_name(s) != "tle-issue-copies-early"]
+    assert "tle-hoist-wgmma-accumulators" in no_early  # the old hand-written list dropped it too
+    assert v.only("tle-split-dot-warps").split(",") == ["tle-check-triton-types", "tle-split-dot-warps",
+                                                        "tle-lower-to-triton"]
+    with pytest.raises(ValueError):
+        v.without("tle-lower-to-triton")
+    with pytest.raises(ValueError):
+        v.without("tle-no-such-pass")
+    assert v.without_tle_hoist_wgmma_accumulators.__doc__ == "tle-pipeline without tle-hoist-wgmma-accumulators"
+    assert not hasattr(v, "without_tle_no_such_pass")
+    for pipeline in (v.without("tle-issue-copies-early"), v.only("tle-split-dot-warps")):
+        assert "builtin.module" in tle.run_pipeline("module {}", pipeline)  # the spelling parses
+    from tle import config
+
+    default = config.current().pipeline
+    with v._tle(v.without("tle-chain-wgmma-waits")):  # what the compile hook will run
+        assert config.current().pipeline == v.without("tle-chain-wgmma-waits")
+    assert config.current().pipeline == default
+
+
+# --------------------------------------------------------------------------------------------------
+# benchmarks/ab_sparse_mla.py and scripts/gpu_bench.sh
+# --------------------------------------------------------------------------------------------------
+def test_ab_wrapper_arguments(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("ab_sparse_mla", REPO / "benchmarks" / "ab_sparse_mla.py")
+    ab = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ab)
+    monkeypatch.chdir(tmp_path)  # no .flashmla/ here
+    argv = ab.ab_argv(["--providers", "tle,flashmla", "--rounds", "3"])
+    assert argv[0] == "sparse-mla" and argv[argv.index("--baseline") + 1] == "tle"
+    assert argv.count("--rounds") == 1 and "--s-kv" in argv and "--flashmla-src" not in argv
+    (tmp_path / ".flashmla").mkdir()
+    (tmp_path / ".flashmla" / "flash_mla_sm90_src.so").write_bytes(b"")
+    argv = ab.ab_argv(["--providers=x:y", "--baseline", "flashmla"])
+    assert argv.count("--baseline") == 1 and argv[argv.index("--flashmla-src") + 1].endswith("src.so")
+    parse(*argv[1:])  # the benchmark accepts what the wrapper builds
+
+
+FAKE_DRIVER = '''
+import sys, torch
+from tle.bench import flashmla as fm, sparse_mla as bench
+from tle.bench.__main__ import main
+from tle.ops.reference import sparse_mla_fwd_reference as ref
+import types
+mod = types.ModuleType("fake_providers")
+mod.full = lambda q, kv, i, s, d, attn_sink=None, topk_length=None: ref(q, kv, i, s, d, attn_sink, topk_length)
+sys.modules["fake_providers"] = mod
+torch.cuda.is_available = lambda: True
+torch.cuda.get_device_name = lambda *a: "CPU (test)"
+torch.cuda.synchronize = torch.cuda.empty_cache = lambda *a: None
+real = bench.make_inputs
+bench.make_inputs = lambda *a, **k: real(*a, **{**k, "device": "cpu"})
+bench.bench_ms = lambda fn, w, r: (fn(), 2.0)[1]
+fm.load_source_build = lambda path: (lambda *a: ref(*a))
+sys.exit(main(sys.argv[3:]))  # argv: driver -m tle.bench sparse-mla ...
+'''
+
+
+def test_gpu_bench_script_on_cpu(tmp_path):
+    """scripts/gpu_bench.sh with a stand-in interpreter whose `-m tle.bench sparse-mla` run stubs
+    CUDA: flags forwarded, four files named with the Triton version, the summary table last."""
+    import triton
+
+    _native_tools_or_skip()
+    driver = tmp_path / "driver.py"
+    driver.write_text(FAKE_DRIVER)
+    fake = tmp_path / "python"
+    fake.write_text(f'#!/bin/sh\nif [ "$1" = "-m" ] && [ "$4" != "--show" ]; then exec {sys.executable} {driver} "$@"; fi\n'
+                    f'exec {sys.executable} "$@"\n')
+    fake.chmod(0o755)
+    so = tmp_path / "flash_mla_sm90_src.so"
+    so.write_bytes(b"")
+    env = {**__import__("os").environ, "PYTHON": str(fake), "OUT": str(tmp_path / "out"), "TLE_COMMIT": "abc1234",
+           "PYTHONPATH": f"{REPO / 'python'}:" + __import__("os").environ.get("PYTHONPATH", "")}
+    import subprocess
+
+    r = subprocess.run(["bash", str(REPO / "scripts" / "gpu_bench.sh"), "--flashmla-src", str(so), "--suite", "sweep",
+                        "--s-q", "2", "--h-q", "16", "--topk", "100", "--s-kv", "256", "--rounds", "2",
+                        "--providers", "flashmla,fake_providers:full"],
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    stem = f"sparse_mla-sweep-triton{triton.__version__}"
+    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert {f"{stem}.json", f"{stem}.csv", f"{stem}.log"} <= set(files) and len(files) <= 4
+    data = json.loads((tmp_path / "out" / f"{stem}.json").read_text())
+    assert data["commit"] == "abc1234" and data["complete"] and "cold" in data["cache"]
+    assert {r_["provider"]: r_["status"] for r_ in data["results"]} == {"flashmla": "ok", "fake_providers:full": "ok"}
+    lines = r.stdout.strip().splitlines()
+    assert lines[-1].startswith("tle vs flashmla") and any(line.startswith("#  point") for line in lines[-5:])
+    assert "[1/1] sweep s_kv=256" in r.stdout  # the progress line reached the console
