@@ -239,6 +239,15 @@ def test_tle_pad64_padding_matches_the_reference():
         torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
 
 
+def test_tle_providers_say_which_kernel_runs():
+    if getattr(bench._ops(), "select_kernel", None) is None:
+        pytest.skip("tle.ops has no select_kernel")
+    big = bench.make_point_inputs(suites.Point("x", 256, s_q=2, h_q=128, topk=64), torch.bfloat16, 0, device="cpu")
+    assert bench.make_provider("tle").describe(*big.args()) == "ws"
+    assert bench.make_provider("tle_tl").describe(*big.args()) == "tl"
+    assert bench.make_provider("triton").describe(*big.args()) is None
+
+
 def test_flashmla_providers_report_what_they_cannot_run():
     prov = bench.Provider("flashmla", None, supports=providers._flashmla_supports("fp16"))
     assert prov.supports(suites.Point("x", 8192)).startswith("n/a")

@@ -35,6 +35,8 @@ class Provider:
     lse_base2: bool = False  # set when the provider turns out to return a base-2 lse
     #: point -> why this provider cannot run it (None: it can)
     supports: Callable = _always
+    #: (q, kv, indices, sm_scale, d_v, attn_sink, topk_length) -> what runs for them (None: not said)
+    describe: Callable = lambda *args: None
 
     def note(self, msg: str) -> None:
         if msg not in self.notes:
@@ -105,11 +107,19 @@ def make_tle_provider(config=None, kernel=None, name="tle") -> Provider:
         cfg = _plain_config(config, q.shape[-2]) if kernel == "tl" else config
         return ops.sparse_mla_fwd(q, kv, idx, sm_scale, d_v, attn_sink, topk_length, config=cfg, kernel=kernel)
 
+    def describe(q, kv, idx, sm_scale, d_v, attn_sink=None, topk_length=None):
+        select = getattr(ops, "select_kernel", None)  # the op's own account of its choice
+        if select is None:
+            return None
+        c = select(q, kv, idx, d_v, attn_sink, topk_length, kernel=kernel, backend="tle", config=config)
+        text = c.kernel + (f" (h_q padded to {c.launch_h_q})" if c.launch_h_q != q.shape[-2] else "")
+        return text + (" (fallback)" if c.fallback else "")
+
     if kernel == "tl":
         label = str(config) if config is not None else "default_config(h_q)"
     else:
         label = "op default (warp-specialized where it applies)"
-    return Provider(name, fn, context=lambda: tle_state(True), config=label, notes=notes)
+    return Provider(name, fn, context=lambda: tle_state(True), config=label, notes=notes, describe=describe)
 
 
 def pad_heads_call(fn: Callable, multiple: int, q, kv, idx, sm_scale, d_v, attn_sink=None, topk_length=None):

@@ -23,7 +23,7 @@ RATIO_BASES = ("flashmla", "flashmla_vllm", "triton", "tle_pad64")
 FOCUS, ANCHOR = "tle", "flashmla"
 GOAL = 1.15  # issue 12: TLE >= 1.15x the source-built FlashMLA at every point
 
-CSV_COLUMNS = ["s_kv", "provider", "config", "ms", "tflops", "ms_min", "ms_max", "rounds", "first_call_ms",
+CSV_COLUMNS = ["s_kv", "provider", "config", "ms", "tflops", "kernel", "ms_min", "ms_max", "rounds", "first_call_ms",
                "vs_flashmla", "vs_flashmla_vllm", "vs_triton", "vs_tle_pad64", "out_rel_err", "lse_max_abs_err",
                "max_logits_max_abs_err", "point", "group", "s_q", "h_q", "topk", "d_qk", "attn_sink", "ragged",
                "order", "status"]
@@ -101,7 +101,7 @@ def summary_table(rows: list) -> str:
     by = {}
     for r in rows:
         by.setdefault(r["point"], {})[r["provider"]] = r
-    header = ["#", "point", "tle ms", "spread", "TFLOPs", "flashmla ms", "vs flashmla", "(rounds)", "vs vllm",
+    header = ["#", "point", "tle kernel", "tle ms", "spread", "TFLOPs", "flashmla ms", "vs flashmla", "(rounds)", "vs vllm",
               "tle_tl ms", "triton ms", "vs triton", "vs pad64", "check"]
     body = []
     for i, point in enumerate(_points_in_order(rows)):
@@ -117,7 +117,7 @@ def summary_table(rows: list) -> str:
             rnd = f"{t['vs_flashmla_min']:.3f}-{t['vs_flashmla_max']:.3f}"
         bad = [f"{name}: {r['status']}" for name, r in g.items()
                if r["status"] != "ok" and not r["status"].startswith("n/a")]
-        body.append([str(i + 1), point, _fmt(t.get("ms") if ok else None, ".3f"),
+        body.append([str(i + 1), point, t.get("kernel") or "-", _fmt(t.get("ms") if ok else None, ".3f"),
                      "-" if spread is None else f"{spread:.1f}%", _fmt(t.get("tflops") if ok else None, ".1f"),
                      _fmt(fm.get("ms") if fm.get("status") == "ok" else None, ".3f"),
                      _fmt(t.get("vs_flashmla"), ".3f"), rnd, _fmt(t.get("vs_flashmla_vllm"), ".3f"),
@@ -125,7 +125,7 @@ def summary_table(rows: list) -> str:
                      _fmt(g.get("triton", {}).get("ms") if g.get("triton", {}).get("status") == "ok" else None, ".3f"),
                      _fmt(t.get("vs_triton"), ".2f"), _fmt(t.get("vs_tle_pad64"), ".3f"),
                      "ok" if not bad else "; ".join(bad)[:120]])
-    return format_table(header, body, right=(0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12))
+    return format_table(header, body, right=(0, *range(3, 14)))
 
 
 def verdict(rows: list, goal: float = GOAL) -> str:

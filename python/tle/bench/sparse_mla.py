@@ -334,6 +334,9 @@ def measure_point(point: Point, providers: list, *, dtype, rounds: int, check_ro
                         torch.cuda.synchronize()
                         if r == 0:
                             row["first_call_ms"] = (time.perf_counter() - t0) * 1e3
+                            kernel = p.describe(*inp.args())
+                            if kernel:
+                                row["kernel"] = kernel
                         info = check(p, res, ref)
                         del res
                     _record_warnings(p, caught)
