@@ -55,6 +55,8 @@ print(f"python {sys.version.split()[0]}; torch {torch.__version__} (CUDA {torch.
 print(f"tle from {tle.__file__}: {len(tle.list_passes())} passes, native rewrites {tle.has_native_rewrites()}")
 print("GPU:", torch.cuda.get_device_name() if torch.cuda.is_available() else "none")
 EOF
+# The card as found (read only; its settings are left alone).
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,clocks.mem,temperature.gpu,power.draw,power.limit,utilization.gpu --format=csv 2>/dev/null
 ver=$("$py" -c 'import triton; print(triton.__version__)') || exit 2
 stem="sparse_mla-$suite-triton$ver"
 log="$out/$stem.log"

@@ -418,6 +418,7 @@ def test_driver_end_to_end_on_cpu(tmp_path, capsys, cpu_driver):
     assert status[(32, f"{mods}:good")] == "ok" and status[(64, f"{mods}:out_only")] == "ok"
     assert status[(64, f"{mods}:wrong")].startswith("check failed (round 1)")
     assert "nomodule_xyz:fn" in data["skipped_providers"]
+    assert data["ceilings"] is None and any(n.startswith("ceilings not measured") for n in data["notes"])
     assert data["versions"]["triton"] == triton.__version__ and data["timing"]["rounds"] == 3
     good = [r for r in data["results"] if r["provider"].endswith(":good")][0]
     assert good["rounds_ms"] == [2.0, 2.0, 2.0] and good["ms"] == 2.0 and good["first_call_ms"] >= 0
@@ -446,6 +447,17 @@ def test_driver_serving_like_points_with_padded_flashmla(tmp_path, capsys, cpu_d
     assert by[f"{mods}:full"]["vs_flashmla"] == pytest.approx(1.0)
     assert data["baseline"] == "flashmla" and "source build" in data["providers"]["flashmla"]["notes"][0]
     assert out.strip().splitlines()[-1].startswith("tle vs flashmla")  # no tle provider: said so
+
+
+def test_ceilings_formulas(cpu_driver):
+    c = bench.measure_ceilings(1, 1, device="cpu", n=64, copy_elems=1 << 20)  # every sample 2 ms
+    assert c["bf16_gemm_tflops"] == pytest.approx(2 * 64 ** 3 / 2e-3 / 1e12)
+    assert c["copy_tb_s"] == pytest.approx(2 * 2 * (1 << 20) / 2e-3 / 1e12)
+    lines = bench.header_lines({"suite": "s", "points": [], "date": "d", "versions": dict.fromkeys(
+        ("triton", "torch", "cuda", "python"), "v"), "gpu": "g", "timing": dict.fromkeys(
+        ("rounds", "check_rounds", "warmup_ms", "rep_ms"), 1), "cache": "c", "ceilings": c, "providers": {},
+        "skipped_providers": {}})
+    assert any(line.startswith("measured ceilings: bf16 GEMM 0 TFLOP/s") for line in lines)
 
 
 def test_driver_rejects_bad_requests(capsys):

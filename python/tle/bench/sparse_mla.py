@@ -125,6 +125,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--rep", type=float, default=None, help="do_bench measuring time per round, ms (default 60; quick 30)")
     g.add_argument("--quick", action="store_true",
                    help=f"sweep s_kv {','.join(map(str, QUICK_S_KV))}, 3 rounds, shorter timing (unless given)")
+    g.add_argument("--no-ceilings", action="store_true",
+                   help="skip measuring the device's bf16 GEMM rate and copy bandwidth before the points")
     g.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
     g.add_argument("--out", default="bench-results", help="output directory (default bench-results/)")
 
@@ -291,6 +293,24 @@ def tune(point: Point, dtype, seed, warmup, rep) -> tuple:
     return ops.SparseMLAConfig(best["block_h"], best["block_k"], best["num_warps"], best["num_stages"]), records
 
 
+def measure_ceilings(warmup: float, rep: float, *, device="cuda", n: int = 8192, copy_elems: int = 1 << 29) -> dict:
+    """The two ceilings of the device, measured (METHOD.md): a bf16 n^3 matrix product through
+    torch on random data, and a device-to-device copy of copy_elems bf16 (bytes read + written)."""
+    import torch
+
+    gen = torch.Generator(device=device).manual_seed(0)
+    a = torch.randn(n, n, generator=gen, device=device, dtype=torch.bfloat16)
+    b = torch.randn(n, n, generator=gen, device=device, dtype=torch.bfloat16)
+    gemm_ms = bench_ms(lambda a=a, b=b: a @ b, warmup, rep)
+    x = torch.randn(copy_elems, generator=gen, device=device, dtype=torch.bfloat16)
+    y = torch.empty_like(x)
+    copy_ms = bench_ms(lambda x=x, y=y: y.copy_(x), warmup, rep)
+    nbytes = 2 * x.numel() * x.element_size()
+    return {"bf16_gemm_tflops": 2 * n ** 3 / (gemm_ms * 1e-3) / 1e12, "copy_tb_s": nbytes / (copy_ms * 1e-3) / 1e12,
+            "gemm": f"{n}x{n}x{n} bf16 torch matmul, random data",
+            "copy": f"{nbytes // 2 / 2**20:.0f} MiB bf16 copy_, read + write"}
+
+
 def _error_status(e: BaseException) -> str:
     lines = str(e).strip().splitlines()
     return f"error: {type(e).__name__}: {lines[0][:200] if lines else ''}"
@@ -445,6 +465,10 @@ def header_lines(meta: dict) -> list:
              f"timing: {meta['timing']['rounds']} interleaved rounds per point, fresh inputs per round, checked on "
              f"{meta['timing']['check_rounds']}; do_bench warmup {meta['timing']['warmup_ms']} ms, rep "
              f"{meta['timing']['rep_ms']} ms (median); {meta['cache']}"]
+    c = meta.get("ceilings")
+    if c:
+        lines.append(f"measured ceilings: bf16 GEMM {c['bf16_gemm_tflops']:.0f} TFLOP/s ({c['gemm']}), "
+                     f"copy {c['copy_tb_s']:.2f} TB/s ({c['copy']})")
     for name, info in meta["providers"].items():
         lines.append(f"provider {name}: {info['config'] or ''}")
     for name, why in meta["skipped_providers"].items():
@@ -569,6 +593,13 @@ def run(args) -> int:
         "args": {k: v for k, v in vars(args).items() if not k.startswith("_")},
     }
     meta["providers"] = {p.name: {"config": p.config, "notes": p.notes} for p in providers}
+    meta["ceilings"] = None
+    if not args.no_ceilings:
+        try:
+            meta["ceilings"] = measure_ceilings(timing["warmup"], timing["rep"])
+            torch.cuda.empty_cache()
+        except Exception as e:  # the points still run; the header says why there are no ceilings
+            notes.append(f"ceilings not measured: {_error_status(e)}")
     meta["header"] = header_lines(meta)
     for line in meta["header"]:
         print(line, flush=True)
