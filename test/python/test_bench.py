@@ -449,6 +449,27 @@ def test_driver_serving_like_points_with_padded_flashmla(tmp_path, capsys, cpu_d
     assert out.strip().splitlines()[-1].startswith("tle vs flashmla")  # no tle provider: said so
 
 
+def test_results_of_a_round_stay_alive_until_its_checks_end(tmp_path, cpu_driver, monkeypatch):
+    """A later provider's output must not be allocatable over an earlier one's (same inputs)."""
+    import weakref
+
+    outs, alive_at_call = [], []
+    mod = types.ModuleType("tle_test_bench_alive")
+
+    def provider(q, kv, idx, sm_scale, d_v):
+        alive_at_call.append(all(w() is not None for w in outs))
+        res = sparse_mla_fwd_reference(q, kv, idx, sm_scale, d_v, out_dtype=q.dtype)
+        outs.append(weakref.ref(res[0]))
+        return res
+
+    mod.a = mod.b = mod.c = provider
+    monkeypatch.setitem(sys.modules, "tle_test_bench_alive", mod)
+    rc = main(["sparse-mla", "--s-q", "2", "--h-q", "16", "--topk", "8", "--s-kv", "32", "--rounds", "1",
+               "--no-ceilings", "--out", str(tmp_path), "--providers",
+               "tle_test_bench_alive:a,tle_test_bench_alive:b,tle_test_bench_alive:c"])
+    assert rc == 0 and alive_at_call[:3] == [True, True, True]
+
+
 def test_ceilings_formulas(cpu_driver):
     c = bench.measure_ceilings(1, 1, device="cpu", n=64, copy_elems=1 << 20)  # every sample 2 ms
     assert c["bf16_gemm_tflops"] == pytest.approx(2 * 64 ** 3 / 2e-3 / 1e12)

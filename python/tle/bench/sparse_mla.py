@@ -324,6 +324,17 @@ def _record_warnings(provider: Provider, caught) -> None:
         provider.note(f"{w.category.__name__}: {str(w.message).splitlines()[0][:300]}")
 
 
+def _describe(p: Provider, row: dict, inp) -> None:
+    """Record what the provider runs for these inputs (a failure here is a note, not an error)."""
+    try:
+        kernel = p.describe(*inp.args())
+    except Exception as e:  # noqa: BLE001
+        p.note(f"could not say which kernel runs: {_error_status(e)}")
+        return
+    if kernel:
+        row["kernel"] = kernel
+
+
 def measure_point(point: Point, providers: list, *, dtype, rounds: int, check_rounds: int, warmup: float,
                   rep: float, seed: int) -> list:
     """Rows (one per provider) for one point, from ``rounds`` interleaved rounds."""
@@ -343,6 +354,10 @@ def measure_point(point: Point, providers: list, *, dtype, rounds: int, check_ro
         live = [p for p in providers if rows[p.name]["status"] == "ok"]
         if r < check_rounds:
             ref = reference(inp)
+            # Every result of the round stays alive until the round's checks are done, so no
+            # provider's output can be allocated over another's correct output for the same
+            # inputs (an unwritten element would then pass the check).
+            results = []
             for p in live:
                 row = rows[p.name]
                 try:
@@ -354,12 +369,11 @@ def measure_point(point: Point, providers: list, *, dtype, rounds: int, check_ro
                         torch.cuda.synchronize()
                         if r == 0:
                             row["first_call_ms"] = (time.perf_counter() - t0) * 1e3
-                            kernel = p.describe(*inp.args())
-                            if kernel:
-                                row["kernel"] = kernel
+                        results.append(res)
                         info = check(p, res, ref)
-                        del res
                     _record_warnings(p, caught)
+                    if r == 0:
+                        _describe(p, row, inp)
                     for k, v in info.items():  # the worst over the checked rounds
                         row[k] = max(v, row.get(k, v))
                 except AssertionError as e:
@@ -368,7 +382,7 @@ def measure_point(point: Point, providers: list, *, dtype, rounds: int, check_ro
                 except Exception as e:
                     row["status"] = _error_status(e)
                     log(f"{point.label}: {p.name} error:\n{traceback.format_exc()}")
-            del ref
+            del ref, results
         live = [p for p in providers if rows[p.name]["status"] == "ok"]
         rng.shuffle(live)
         for p in live:
