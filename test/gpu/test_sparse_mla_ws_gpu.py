@@ -18,7 +18,8 @@ pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(),
 
 from test_sparse_mla_gpu import BF16, DEV, FP16, check_against_reference, make_problem  # noqa: E402
 
-from tle.ops import sparse_mla_fwd, sparse_mla_fwd_reference  # noqa: E402
+import tle  # noqa: E402
+from tle.ops import KernelChoice, launch_sparse_mla, select_kernel, sparse_mla_fwd, sparse_mla_fwd_reference  # noqa: E402
 
 if torch.cuda.is_available() and torch.cuda.get_device_capability() != (9, 0):
     pytestmark.append(pytest.mark.skip(reason="the warp-specialized kernel targets sm_90"))
@@ -97,28 +98,21 @@ def test_ws_agrees_with_plain_kernel():
 
 
 def test_default_kernel_choice():
-    """With TLE on, supported calls take the ws kernel; h_q = 48 falls back to the plain one."""
+    """With TLE on, supported calls take the ws kernel; h_q = 48 runs it with the heads padded to
+    64 (explicit kernel="ws" means exactly this problem on it, so it refuses)."""
     q, kv, idx, scale, _ = make_problem(4, 48, 576, 500, 128, BF16, seed=17)
     with pytest.raises(ValueError, match="multiple of 64"):
         sparse_mla_fwd(q, kv, idx, scale, backend="tle", kernel="ws")
-    out = sparse_mla_fwd(q, kv, idx, scale, backend="tle")  # plain kernel, through TLE
+    assert select_kernel(q, kv, idx, backend="tle") == KernelChoice("ws", 64)
+    out = sparse_mla_fwd(q, kv, idx, scale, backend="tle")  # padded ws kernel
     check_against_reference(out, sparse_mla_fwd_reference(q, kv, idx, scale), BF16)
+    assert all(t.is_contiguous() for t in out)
 
 
 def _launch_ws(q, kv, idx, scale, extra, persistent):
-    """Launch the ws kernel directly: persistent (one CTA per SM) or one tile per CTA."""
-    from tle.ops import sparse_mla as sm
-
-    prob = sm.validate_sparse_mla_inputs(q, kv, idx, scale, 512, extra.get("attn_sink"), extra.get("topk_length"))
-    cfg = sm.default_config(prob.h_q)
-    q4, kv4, idx4 = (sm._as_rank4(t, prob.batched) for t in (q, kv, idx))
-    out4, ml3, lse3 = sm._allocate_outputs(q4, prob)
-    args, grid = sm._kernel_arguments(q4, kv4, idx4, extra.get("attn_sink"), extra.get("topk_length"),
-                                      out4, ml3, lse3, prob, cfg)
-    launch = sm._ws_grid(grid, q.device) if persistent else grid
-    with sm.tle_hooks(True):
-        sm._ws_kernel()[launch](**args, num_tiles=grid[0], num_warps=4)
-    return out4[0], ml3[0], lse3[0]
+    """The ws kernel through the shared launcher: persistent (one CTA per SM) or one tile per CTA."""
+    with tle.enabled(True):
+        return launch_sparse_mla(q, kv, idx, scale, **extra, kernel="ws", persistent=persistent)
 
 
 def test_persistent_walks_many_tiles():

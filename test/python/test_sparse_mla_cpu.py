@@ -154,6 +154,11 @@ _CASES = [
     ("sm_scale-bool", _with(sm_scale=True), TypeError, r"sm_scale must be a real number"),
     ("sm_scale-nan", _with(sm_scale=float("nan")), ValueError, r"sm_scale must be finite"),
     ("sm_scale-tensor", _with(sm_scale=torch.ones(2)), TypeError, r"sm_scale must be a Python float"),
+    # finite as a double, inf in the kernels' fp32 sm_scale * log2(e)
+    ("sm_scale-fp32-overflow", _with(sm_scale=3e38), ValueError, r"sm_scale = 3e\+38 overflows float32"),
+    ("sm_scale-fp32-overflow-negative", _with(sm_scale=-2.5e38), ValueError, r"overflows float32"),
+    ("sm_scale-meta-tensor", _with(sm_scale=torch.tensor(0.1, device="meta")), TypeError,
+     r"sm_scale must be a Python float or a CPU tensor, got a tensor on meta \(it has no value to read\)"),
     ("q-noncontig", _with(q=lambda a: a["q"].transpose(0, 2).contiguous().transpose(0, 2)), ValueError,
      r"q must be contiguous in its last dimension"),
     ("kv-noncontig", _with(kv=lambda a: a["kv"].transpose(0, 2).contiguous().transpose(0, 2)), ValueError,
@@ -391,8 +396,7 @@ INTERPRETER_CASES = [
 def _interpreter_main():
     """Run INTERPRETER_CASES through the kernel under TRITON_INTERPRET=1; print a JSON report."""
     import triton.runtime.interpreter as interp
-    from triton.runtime.interpreter import InterpretedFunction
-    from tle.ops import sparse_mla as sm
+    from tle.ops import launch_sparse_mla
 
     # numpy >= 2.? refuses int() of a 1-element 1-d array, which the 3.6 interpreter does for loop
     # bounds held in scalar tensors; read the element explicitly.
@@ -403,11 +407,9 @@ def _interpreter_main():
         scope.set_attr(tensor, "__index__", lambda self: int(self.handle.data.item()))
 
     interp._patch_lang_tensor = patched
-    kernel = InterpretedFunction(sm._sparse_mla_fwd_kernel_fn)
     report = {}
     for name, shape, extra, cfg_spec in INTERPRETER_CASES:
         q, kv, idx = make_inputs(dtype=torch.float16, seed=11, **shape)
-        batched = q.dim() == 4
         for r in extra.get("mask_rows", []):
             idx[..., r, :, :] = -1
         for c0, c1 in extra.get("mask_cols", []):
@@ -420,14 +422,9 @@ def _interpreter_main():
         tlen = extra.get("topk_length")
         tlen = None if tlen is None else torch.tensor(tlen, dtype=torch.int32)
         sm_scale = q.shape[-1] ** -0.5
-        prob = sm.validate_sparse_mla_inputs(q, kv, idx, sm_scale, 512, sink, tlen)
-        cfg = sm._resolve_config(cfg_spec, prob.h_q)
-        q4, kv4, idx4 = (t if batched else t.unsqueeze(0) for t in (q, kv, idx))
-        out4, ml3, lse3 = sm._allocate_outputs(q4, prob)
-        args, grid = sm._kernel_arguments(q4, kv4, idx4, sink, tlen, out4, ml3, lse3, prob, cfg)
-        kernel[grid](**args)
+        # the plain kernel through the launcher the op and the benchmarks use (CPU tensors: interpreted)
+        got = launch_sparse_mla(q, kv, idx, sm_scale, 512, sink, tlen, kernel="tl", config=cfg_spec)
         ref = sparse_mla_fwd_reference(q, kv, idx, sm_scale, 512, sink, tlen)
-        got = (out4, ml3, lse3) if batched else (out4[0], ml3[0], lse3[0])
         o, r = got[0].double(), ref[0].double()
         fin = torch.isfinite(ref[2])
         report[name] = dict(

@@ -16,7 +16,6 @@ from triton.experimental import gluon  # noqa: E402
 import tle  # noqa: E402
 from tle.gluon import compat  # noqa: E402
 from tle.ops import kernel_source  # noqa: E402
-from tle.ops import sparse_mla as sm  # noqa: E402
 from tle.ops import sparse_mla_ws as ws  # noqa: E402
 
 PTXAS = compat.ptxas_path(90)  # the one Triton runs for sm_90 (3.9: ptxas-blackwell)
@@ -154,84 +153,4 @@ def test_unsupported_reason_for_the_ops_fallback(monkeypatch):
     monkeypatch.setattr(compat, "_missing", ["language.async_load or async_copy_global_to_shared"])
     assert "lacks language.async_load" in ws.ws_kernel_unsupported_reason()
 
-
-# --------------------------------------------------------------------------------------------------
-# kernel choice
-# --------------------------------------------------------------------------------------------------
-def _problem(h_q, d_qk=576):
-    q = torch.empty(8, h_q, d_qk, dtype=torch.bfloat16)
-    kv = torch.empty(100, 1, d_qk, dtype=torch.bfloat16)
-    idx = torch.zeros(8, 1, 64, dtype=torch.int32)
-    return sm.validate_sparse_mla_inputs(q, kv, idx, 0.1)
-
-
-@pytest.mark.parametrize("h_q, tle_on, kernel, expected", [
-    (128, True, None, "ws"),
-    (64, True, None, "ws"),
-    (128, False, None, "tl"),  # TLE off: the plain kernel
-    (48, True, None, "tl"),  # not a multiple of 64
-    (128, True, "tl", "tl"),
-    (128, False, "ws", "ws"),  # explicit: the Gluon kernel compiled by stock Triton
-])
-def test_kernel_resolution(h_q, tle_on, kernel, expected):
-    cfg = sm.default_config(h_q)
-    assert sm._resolve_kernel(kernel, tle_on, _problem(h_q), torch.bfloat16, cfg) == expected
-
-
-def test_explicit_ws_refuses_unsupported_calls():
-    with pytest.raises(ValueError, match="multiple of 64"):
-        sm._resolve_kernel("ws", True, _problem(48), torch.bfloat16, sm.default_config(48))
-    with pytest.raises(ValueError, match="64 heads x 64 rows"):
-        sm._resolve_kernel("ws", True, _problem(128), torch.bfloat16, sm.SparseMLAConfig(64, 32, 8, 2))
-    with pytest.raises(ValueError, match="kernel must be"):
-        sm._resolve_kernel("fast", True, _problem(128), torch.bfloat16, sm.default_config(128))
-    assert sm._resolve_kernel(None, True, _problem(128), torch.bfloat16, sm.SparseMLAConfig(64, 32, 8, 2)) == "tl"
-
-
-# --------------------------------------------------------------------------------------------------
-# the ws kernel failing to compile falls back to the plain kernel with a warning (strict: raises)
-# --------------------------------------------------------------------------------------------------
-class _BrokenKernel:
-    calls = 0
-
-    def warmup(self, *args, **kwargs):
-        _BrokenKernel.calls += 1
-        raise AttributeError("module 'triton.experimental.gluon' has no attribute 'warp_specialize'")
-
-
-def _fake_args(dtype=torch.bfloat16):
-    return {"q_ptr": torch.empty(1, dtype=dtype), "D_ROPE": 64, "HAS_SINK": False, "HAS_TOPK_LENGTH": False,
-            "INDEX_64": False}
-
-
-@pytest.fixture
-def broken_ws(monkeypatch):
-    monkeypatch.setattr(sm, "_ws_kernel", lambda: _BrokenKernel())
-    monkeypatch.setattr(sm, "_ws_grid", lambda grid, device: grid)
-    monkeypatch.setattr(sm, "_WS_READY", set())
-    monkeypatch.setattr(sm, "_WS_FAILED", {})
-    monkeypatch.delenv("TLE_STRICT", raising=False)
-    _BrokenKernel.calls = 0
-
-
-def test_ws_compile_failure_falls_back_with_one_warning(broken_ws):
-    from tle import TLEWarning
-
-    dev = torch.device("cuda", 0)
-    with pytest.warns(TLEWarning, match="failed to compile .*AttributeError.*plain kernel"):
-        assert sm._ws_compiles(_fake_args(), (10,), dev, explicit=False) is False
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no second warning, no second compile attempt
-        assert sm._ws_compiles(_fake_args(), (10,), dev, explicit=False) is False
-    assert _BrokenKernel.calls == 1
-
-
-def test_ws_compile_failure_raises_when_strict_or_explicit(broken_ws, monkeypatch):
-    dev = torch.device("cuda", 0)
-    with pytest.raises(RuntimeError, match="failed to compile"):
-        sm._ws_compiles(_fake_args(), (10,), dev, explicit=True)
-    monkeypatch.setenv("TLE_STRICT", "1")
-    with pytest.raises(RuntimeError, match="failed to compile"):
-        sm._ws_compiles(_fake_args(torch.float16), (10,), dev, explicit=False)
+# The op's kernel choice and its fallback when this kernel cannot be built: test/python/test_torch_op.py.

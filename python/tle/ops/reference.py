@@ -12,7 +12,7 @@ from typing import Optional
 
 import torch
 
-from .sparse_mla import D_V, validate_sparse_mla_inputs
+from .sparse_mla_validation import D_V, validate_sparse_mla_inputs
 
 __all__ = ["sparse_mla_fwd_reference"]
 

@@ -1,660 +1,532 @@
-"""Sparse MLA forward (DeepSeek-V3.2 prefill) as a plain Triton kernel with FlashMLA's semantics.
+"""Sparse MLA forward (DeepSeek-V3.2 prefill) with FlashMLA's semantics, as a registered torch op.
 
-Public entry points:
+``torch.ops.tle.sparse_mla_fwd`` (schema :data:`SCHEMA`) has FlashMLA's arguments and returns::
 
-* :func:`sparse_mla_fwd` -- validate, then launch :func:`_sparse_mla_fwd_kernel` on CUDA tensors.
-* :func:`validate_sparse_mla_inputs` -- every input rule, device-agnostic (runs on CPU tensors).
-* :class:`SparseMLAConfig` / :func:`default_config` -- the launch configuration (heads per program,
-  keys per step, warps, pipeline stages), selectable per call so a benchmark can tune honestly.
-* :func:`kernel_source` -- the ``ASTSource`` + options the JIT would compile for a given call,
-  built by Triton's own binder, so a CPU-only machine can compile the exact specialization.
+    sparse_mla_fwd(q, kv, indices, sm_scale, d_v=512, attn_sink=None, topk_length=None,
+                   *, kernel=None, backend=None, config=None) -> (out, max_logits, lse)
 
-Semantics (FlashMLA ``flash_mla_sparse_fwd``): ``P = q . k * sm_scale`` over the gathered rows of
-``kv``; ``max_logits = max P``; ``lse = logsumexp P`` in natural-log units; ``out = softmax(P) @ V``
-with V the first ``d_v`` (= 512) columns of each kv row. An index < 0 or >= s_kv is skipped. A row
-without any valid index gives ``out = 0``, ``lse = +inf``, ``max_logits = -inf``.
+* CUDA: TLE's kernels, chosen per call by :func:`select_kernel`; the choice, the validation
+  and the compiled launch are cached per call signature (shapes, strides, dtypes, devices,
+  pointer alignment, options, TLE's state), so a repeated call costs a dictionary lookup, three
+  allocations and a launch. Nothing reads a device tensor on the host: the op can be captured in a
+  CUDA graph. It launches on the inputs' device (whatever the current device is) and on that
+  device's current stream.
+* CPU: the fp32 reference (:mod:`tle.ops.reference`), ``out`` in q's dtype.
+* Meta / fake tensors (torch.compile, torch.export): exact output shapes, dtypes and devices.
+  torch.compile treats the op as opaque, so Inductor never looks inside the Gluon kernel.
+* No backward: a call with an input that requires grad (grad mode on) raises.
+
+:func:`sparse_mla_fwd` is the Python entry point (it adds Python-level argument checks with
+precise messages, and accepts a :class:`SparseMLAConfig` for ``config``); ``tle.flash_mla`` is the
+FlashMLA drop-in. Semantics: ``P = q . k * sm_scale`` over the gathered rows of ``kv``;
+``max_logits = max P``; ``lse = logsumexp P`` (natural log); ``out = softmax(P) @ V`` with V the
+first ``d_v`` (= 512) columns of each kv row. An index < 0 or >= s_kv is skipped. A row without
+any valid index gives ``out = 0``, ``lse = +inf``, ``max_logits = -inf``.
+
+Why ``torch.library.Library`` + ``register_fake`` and not ``torch.library.custom_op``: custom_op
+wraps every call in a Python autograd layer (about 17 us per call measured on the CPU here), more
+than the whole host-overhead budget of the op; the op is not differentiable, so its Autograd key
+is a fallthrough and the backends refuse inputs that require grad.
 """
 from __future__ import annotations
 
 import contextlib
 import functools
-import math
 import warnings
-import numbers
-from dataclasses import asdict, dataclass
-from typing import Any, Mapping, Optional, Union
+from dataclasses import dataclass, replace
+from typing import Optional
 
 import torch
-import triton
-import triton.language as tl
+
+from .. import config as _config
+from ..errors import TLEWarning
+from ..integration import cache_identity as _identity
+from .reference import sparse_mla_fwd_reference
+from .sparse_mla_launch import (
+    KERNELS,
+    WS_BLOCK,
+    SparseMLALaunch,
+    allocate_outputs,
+    device_facts,
+    make_launch,
+    ws_shape_reason,
+)
+from .sparse_mla_tl import SparseMLAConfig, default_config
+from .sparse_mla_validation import (
+    D_V,
+    LOG2E,
+    SparseMLAProblem,
+    check_scale,
+    scale_value,
+    validate_sparse_mla_inputs,
+)
 
 __all__ = [
     "KERNELS",
+    "SCHEMA",
+    "KernelChoice",
     "SparseMLAConfig",
     "SparseMLAProblem",
+    "clear_caches",
+    "compile_or_fallback",
     "default_config",
     "kernel_source",
+    "select_kernel",
     "sparse_mla_fwd",
-    "tle_hooks",
-    "tle_hooks_available",
-    "tle_hooks_enabled",
     "validate_sparse_mla_inputs",
-    "ws_unsupported_reason",
 ]
 
-D_V = 512  # V is the latent part of each kv row: FlashMLA supports exactly this
-SUPPORTED_D_QK = (512, 576)
-SUPPORTED_DTYPES = (torch.bfloat16, torch.float16)
-HEAD_MULTIPLE = 16
+SCHEMA = ("sparse_mla_fwd(Tensor q, Tensor kv, Tensor indices, float sm_scale, int d_v=512, "
+          "Tensor? attn_sink=None, Tensor? topk_length=None, *, str? kernel=None, str? backend=None, "
+          "int[]? config=None) -> (Tensor, Tensor, Tensor)")
+BACKENDS = ("triton", "tle")
 
-_LOG2E = tl.constexpr(1.4426950408889634)  # log2(e): scores are kept in base 2 inside the loop
-_LN2 = tl.constexpr(0.6931471805599453)  # ln(2): back to natural units for lse / max_logits
-
-
-# --------------------------------------------------------------------------------------------------
-# Kernel
-# --------------------------------------------------------------------------------------------------
-def _sparse_mla_fwd_kernel_fn(
-    q_ptr, kv_ptr, idx_ptr, sink_ptr, topk_len_ptr,
-    out_ptr, max_logits_ptr, lse_ptr,
-    s_q, h_q, s_kv, topk,
-    stride_qb, stride_qs, stride_qh,
-    stride_kvb, stride_kvs,
-    stride_ib, stride_is,
-    stride_tlb,
-    stride_ob, stride_os, stride_oh,
-    stride_lb, stride_ls,
-    qk_scale_log2,
-    D_V: tl.constexpr, D_ROPE: tl.constexpr,
-    BLOCK_H: tl.constexpr, BLOCK_K: tl.constexpr,
-    EVEN_H: tl.constexpr, HAS_SINK: tl.constexpr, HAS_TOPK_LENGTH: tl.constexpr,
-    INDEX_64: tl.constexpr,
-):
-    """One program = one (batch, query token, BLOCK_H-head block).
-
-    The query block [BLOCK_H, D_V (+ D_ROPE)] stays resident; the loop walks the token's index list
-    BLOCK_K entries at a time, gathers those kv rows, and runs an online softmax in base 2.
-    Invalid entries (index out of [0, s_kv), or past topk_length) are loaded as zeros and get a
-    score of -inf, so they add exactly nothing. Scores are kept relative to a finite base
-    (0 while nothing valid has been seen) so a fully masked block never computes -inf - -inf.
-    """
-    pid = tl.program_id(0)
-    n_hblocks = tl.cdiv(h_q, BLOCK_H)
-    hblock = pid % n_hblocks
-    row = pid // n_hblocks  # = b * s_q + token
-    tok = (row % s_q).to(tl.int64)
-    b = (row // s_q).to(tl.int64)
-
-    offs_h = hblock * BLOCK_H + tl.arange(0, BLOCK_H)
-    mask_h = offs_h < h_q
-    offs_v = tl.arange(0, D_V)
-
-    # ---- query block: latent part [BLOCK_H, D_V] and RoPE part [BLOCK_H, D_ROPE] ----------------
-    q_rows = q_ptr + b * stride_qb + tok * stride_qs + offs_h[:, None] * stride_qh
-    if EVEN_H:
-        q_nope = tl.load(q_rows + offs_v[None, :])
-    else:
-        q_nope = tl.load(q_rows + offs_v[None, :], mask=mask_h[:, None], other=0.0)
-    if D_ROPE > 0:
-        offs_r = tl.arange(0, D_ROPE)
-        if EVEN_H:
-            q_rope = tl.load(q_rows + D_V + offs_r[None, :])
-        else:
-            q_rope = tl.load(q_rows + D_V + offs_r[None, :], mask=mask_h[:, None], other=0.0)
-
-    # ---- how many index entries of this token count ---------------------------------------------
-    n_idx = topk
-    if HAS_TOPK_LENGTH:
-        n_idx = tl.load(topk_len_ptr + b * stride_tlb + tok)
-        n_idx = tl.minimum(tl.maximum(n_idx, 0), topk)
-
-    idx_row = idx_ptr + b * stride_ib + tok * stride_is
-    kv_batch = kv_ptr + b * stride_kvb
-    offs_bk = tl.arange(0, BLOCK_K)
-
-    m_i = tl.full([BLOCK_H], float("-inf"), dtype=tl.float32)  # running max, base-2 scaled units
-    l_i = tl.zeros([BLOCK_H], dtype=tl.float32)  # running sum of 2^(s - m_i)
-    acc = tl.zeros([BLOCK_H, D_V], dtype=tl.float32)
-
-    for start in range(0, n_idx, BLOCK_K):
-        offs_k = start + offs_bk
-        idx = tl.load(idx_row + offs_k, mask=offs_k < n_idx, other=-1)
-        valid = (idx >= 0) & (idx < s_kv)
-        if INDEX_64:
-            row_off = idx.to(tl.int64) * stride_kvs
-        else:
-            row_off = idx * stride_kvs
-        kv_rows = kv_batch + row_off[:, None]
-        k_nope = tl.load(kv_rows + offs_v[None, :], mask=valid[:, None], other=0.0)  # [BLOCK_K, D_V]
-
-        s = tl.dot(q_nope, tl.trans(k_nope))
-        if D_ROPE > 0:
-            k_rope = tl.load(kv_rows + D_V + offs_r[None, :], mask=valid[:, None], other=0.0)
-            s = tl.dot(q_rope, tl.trans(k_rope), s)
-        s = tl.where(valid[None, :], s * qk_scale_log2, float("-inf"))
-
-        m_new = tl.maximum(m_i, tl.max(s, 1))
-        # Nothing valid seen yet -> m_new = -inf: subtract 0 instead so that alpha = 2^-inf = 0 and
-        # p = 2^-inf = 0 (never -inf - -inf = NaN).
-        m_base = tl.where(m_new == float("-inf"), 0.0, m_new)
-        alpha = tl.exp2(m_i - m_base)
-        p = tl.exp2(s - m_base[:, None])
-        l_i = l_i * alpha + tl.sum(p, 1)
-        acc = acc * alpha[:, None]
-        acc = tl.dot(p.to(k_nope.dtype), k_nope, acc)
-        m_i = m_new
-
-    # ---- epilogue -------------------------------------------------------------------------------
-    has_any = m_i > float("-inf")
-    l_safe = tl.where(has_any, l_i, 1.0)
-    lse2 = tl.where(has_any, m_i + tl.log2(l_safe), float("inf"))  # base-2 lse
-    scale = 1.0 / l_safe
-    if HAS_SINK:
-        # out *= e^lse / (e^lse + e^sink) = 1 / (1 + 2^(sink*log2e - lse2)); the where keeps a
-        # fully masked row (lse2 = +inf, out = 0) away from inf - inf.
-        if EVEN_H:
-            sink = tl.load(sink_ptr + offs_h)
-        else:
-            sink = tl.load(sink_ptr + offs_h, mask=mask_h, other=float("-inf"))
-        z = tl.where(has_any, sink * _LOG2E - lse2, 0.0)
-        scale = scale / (1.0 + tl.exp2(z))
-    out = acc * scale[:, None]
-
-    out_ptrs = (out_ptr + b * stride_ob + tok * stride_os
-                + offs_h[:, None] * stride_oh + offs_v[None, :])
-    stat_off = b * stride_lb + tok * stride_ls + offs_h
-    lse = lse2 * _LN2
-    max_logits = m_i * _LN2
-    if EVEN_H:
-        tl.store(out_ptrs, out.to(out_ptr.dtype.element_ty))
-        tl.store(lse_ptr + stat_off, lse)
-        tl.store(max_logits_ptr + stat_off, max_logits)
-    else:
-        tl.store(out_ptrs, out.to(out_ptr.dtype.element_ty), mask=mask_h[:, None])
-        tl.store(lse_ptr + stat_off, lse, mask=mask_h)
-        tl.store(max_logits_ptr + stat_off, max_logits, mask=mask_h)
-
-
-# Sizes and the index count vary per call; specializing on their value (== 1) or divisibility would
-# only multiply compilations. Strides stay specialized: their divisibility-by-16 hints matter a lot.
-_DO_NOT_SPECIALIZE = ["s_q", "h_q", "s_kv", "topk"]
-
-
-_sparse_mla_fwd_kernel = triton.jit(_sparse_mla_fwd_kernel_fn, do_not_specialize=_DO_NOT_SPECIALIZE)
+# Measured on the H200 (2026-12-01, s_q 4096, topk 2048, s_kv 64K): with h_q = 16 the plain kernel's
+# 16-head blocks take 2.07 ms, the same problem padded to 64 heads through the warp-specialized
+# kernel ~2.5 ms (its h_q = 64 time); from h_q = 32 on padding wins (h_q = 32: plain 4.44 ms).
+PLAIN_MAX_H_Q = 16
 
 
 # --------------------------------------------------------------------------------------------------
-# Configuration
-# --------------------------------------------------------------------------------------------------
-def _is_pow2(x: int) -> bool:
-    return x > 0 and (x & (x - 1)) == 0
-
-
-@dataclass(frozen=True)
-class SparseMLAConfig:
-    """Launch configuration: ``block_h`` heads and ``block_k`` index entries per step."""
-
-    block_h: int = 64
-    block_k: int = 64
-    num_warps: int = 8
-    num_stages: int = 2
-
-    def __post_init__(self):
-        for name in ("block_h", "block_k", "num_warps", "num_stages"):
-            v = getattr(self, name)
-            if not isinstance(v, numbers.Integral) or isinstance(v, bool):
-                raise TypeError(f"SparseMLAConfig.{name} must be an int, got {type(v).__name__}")
-        if not (_is_pow2(self.block_h) and 16 <= self.block_h <= 128):
-            raise ValueError(f"SparseMLAConfig.block_h must be a power of 2 in [16, 128], got {self.block_h}")
-        if not (_is_pow2(self.block_k) and 16 <= self.block_k <= 256):
-            raise ValueError(f"SparseMLAConfig.block_k must be a power of 2 in [16, 256], got {self.block_k}")
-        if self.num_warps not in (1, 2, 4, 8, 16):
-            raise ValueError(f"SparseMLAConfig.num_warps must be one of 1, 2, 4, 8, 16, got {self.num_warps}")
-        if self.num_stages < 1:
-            raise ValueError(f"SparseMLAConfig.num_stages must be >= 1, got {self.num_stages}")
-
-    @classmethod
-    def parse(cls, spec: Union["SparseMLAConfig", Mapping[str, Any], str, tuple, list]) -> "SparseMLAConfig":
-        """Accept a config, a mapping of its fields, or ``"BH,BK,WARPS,STAGES"`` / a 4-sequence."""
-        if isinstance(spec, cls):
-            return spec
-        if isinstance(spec, Mapping):
-            unknown = set(spec) - {"block_h", "block_k", "num_warps", "num_stages"}
-            if unknown:
-                raise ValueError(f"unknown SparseMLAConfig field(s): {sorted(unknown)}")
-            return cls(**spec)
-        if isinstance(spec, str):
-            parts = [p for p in spec.replace(" ", "").split(",") if p]
-            if len(parts) != 4 or not all(p.isdigit() for p in parts):
-                raise ValueError(f"config string must be 'BH,BK,WARPS,STAGES' (4 integers), got {spec!r}")
-            return cls(*map(int, parts))
-        if isinstance(spec, (tuple, list)) and len(spec) == 4:
-            return cls(*spec)
-        raise TypeError(f"cannot make a SparseMLAConfig from {spec!r}")
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-    def __str__(self) -> str:
-        return f"BH={self.block_h},BK={self.block_k},warps={self.num_warps},stages={self.num_stages}"
-
-
-def default_config(h_q: int) -> SparseMLAConfig:
-    """The default launch configuration for ``h_q`` heads.
-
-    64-head blocks, 64-entry steps, 8 warps, 2 stages: the layout that works well on H200 (WGMMA,
-    no register spills at d_qk = 576). h_q = 16 and h_q = 32 use a block of exactly that many
-    heads (Triton then uses mma.sync; 4 and 8 warps compile without spills); every other head
-    count that is not a multiple of 64 uses 64-head blocks with the tail heads masked.
-    """
-    if h_q <= 16:
-        return SparseMLAConfig(16, 64, 4, 2)
-    if h_q == 32:
-        return SparseMLAConfig(32, 64, 8, 2)
-    return SparseMLAConfig(64, 64, 8, 2)
-
-
-# --------------------------------------------------------------------------------------------------
-# Validation
+# Kernel choice
 # --------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class SparseMLAProblem:
-    """Sizes of a validated call. ``batch`` is 1 and ``batched`` False for rank-3 inputs."""
+class KernelChoice:
+    """What the op runs for a call.
 
-    batched: bool
-    batch: int
-    s_q: int
-    h_q: int
-    s_kv: int
-    h_kv: int
-    d_qk: int
-    d_v: int
-    topk: int
-    sm_scale: float
-
-    @property
-    def flops(self) -> int:
-        """FlashMLA's count: 2 * s_q * h_q * topk * (d_qk + d_v) per batch element."""
-        return 2 * self.batch * self.s_q * self.h_q * self.topk * (self.d_qk + self.d_v)
-
-
-def _check_tensor(name: str, t: Any) -> None:
-    if not isinstance(t, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
-
-
-def _check_last_dim_contiguous(name: str, t: torch.Tensor) -> None:
-    if t.dim() > 0 and t.shape[-1] > 1 and t.stride(-1) != 1:
-        raise ValueError(f"{name} must be contiguous in its last dimension (stride(-1) == 1), "
-                         f"got strides {tuple(t.stride())}")
-
-
-def validate_sparse_mla_inputs(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_length=None,
-                               *, allowed_dtypes=SUPPORTED_DTYPES) -> SparseMLAProblem:
-    """Check every input rule of :func:`sparse_mla_fwd` without touching the device.
-
-    Raises TypeError for a wrong Python type or dtype and ValueError for a wrong rank, shape,
-    layout, device mix or value. ``allowed_dtypes`` lets the fp32 reference reuse the same rules.
-    Returns the problem sizes.
+    ``kernel``: "ws" (warp-specialized Gluon kernel) or "tl" (plain ``@triton.jit`` kernel).
+    ``launch_h_q``: heads the kernel computes; more than h_q when the call's heads are padded with
+    zero heads to a multiple of 64 for the ws kernel (their outputs are dropped).
+    ``config``: the plain kernel's configuration (None for "ws").
+    ``reason``: why the automatic choice is not the ws kernel (None when it is, or when the
+    caller named the kernel). ``fallback``: True when the ws kernel would have been chosen but
+    this GPU / Triton cannot run it (the op then warns once, or raises with TLE_STRICT=1).
     """
-    _check_tensor("q", q)
-    _check_tensor("kv", kv)
-    _check_tensor("indices", indices)
 
-    # dtypes
-    if q.dtype not in allowed_dtypes:
-        names = ", ".join(str(d).replace("torch.", "") for d in allowed_dtypes)
-        raise TypeError(f"q must have dtype in ({names}), got {str(q.dtype).replace('torch.', '')}")
-    if kv.dtype != q.dtype:
-        raise TypeError(f"kv must have the same dtype as q ({q.dtype}), got {kv.dtype}")
-    if indices.dtype != torch.int32:
-        raise TypeError(f"indices must have dtype int32, got {indices.dtype}")
-
-    # ranks
-    if q.dim() not in (3, 4):
-        raise ValueError(f"q must be [s_q, h_q, d_qk] or batched [batch, s_q, h_q, d_qk]; got rank {q.dim()} "
-                         f"(shape {tuple(q.shape)})")
-    batched = q.dim() == 4
-    layout = "batched [batch, " if batched else "["
-    if kv.dim() != q.dim():
-        raise ValueError(f"kv must have rank {q.dim()} like q ({layout}s_kv, h_kv, d_qk]), got rank {kv.dim()} "
-                         f"(shape {tuple(kv.shape)})")
-    if indices.dim() != q.dim():
-        raise ValueError(f"indices must have rank {q.dim()} like q ({layout}s_q, h_kv, topk]), got rank "
-                         f"{indices.dim()} (shape {tuple(indices.shape)})")
-
-    # shapes
-    s_q, h_q, d_qk = q.shape[-3:]
-    s_kv, h_kv, d_kv = kv.shape[-3:]
-    batch = q.shape[0] if batched else 1
-    if batched:
-        if kv.shape[0] != batch:
-            raise ValueError(f"kv batch size {kv.shape[0]} does not match q batch size {batch}")
-        if indices.shape[0] != batch:
-            raise ValueError(f"indices batch size {indices.shape[0]} does not match q batch size {batch}")
-    if d_kv != d_qk:
-        raise ValueError(f"kv last dimension ({d_kv}) must equal q's d_qk ({d_qk})")
-    if d_qk not in SUPPORTED_D_QK:
-        raise ValueError(f"d_qk must be 512 or 576 (512 latent + 64 RoPE), got {d_qk}")
-    if h_kv != 1:
-        raise ValueError(f"h_kv must be 1 (one latent kv row per token, shared by all heads), got {h_kv}")
-    if indices.shape[-3] != s_q:
-        raise ValueError(f"indices s_q dimension ({indices.shape[-3]}) must equal q's s_q ({s_q})")
-    if indices.shape[-2] != h_kv:
-        raise ValueError(f"indices h_kv dimension ({indices.shape[-2]}) must equal kv's h_kv ({h_kv})")
-    if h_q < HEAD_MULTIPLE or h_q % HEAD_MULTIPLE != 0:
-        raise ValueError(f"h_q must be a positive multiple of {HEAD_MULTIPLE}, got {h_q}")
-    topk = indices.shape[-1]
-    if topk < 1:
-        raise ValueError(f"topk (indices last dimension) must be >= 1, got {topk}")
-
-    # d_v, sm_scale
-    if not isinstance(d_v, numbers.Integral) or isinstance(d_v, bool):
-        raise TypeError(f"d_v must be an int, got {type(d_v).__name__}")
-    if d_v > d_qk:
-        raise ValueError(f"d_v ({d_v}) must be <= d_qk ({d_qk})")
-    if d_v != D_V:
-        raise ValueError(f"d_v must be {D_V} (V is the first {D_V} columns of each kv row), got {d_v}")
-    if isinstance(sm_scale, torch.Tensor):
-        if sm_scale.numel() != 1:
-            raise TypeError(f"sm_scale must be a Python float (or a one-element tensor), got a tensor of shape "
-                            f"{tuple(sm_scale.shape)}")
-        sm_scale = sm_scale.item()
-    if not isinstance(sm_scale, numbers.Real) or isinstance(sm_scale, bool):
-        raise TypeError(f"sm_scale must be a real number, got {type(sm_scale).__name__}")
-    sm_scale = float(sm_scale)
-    if not math.isfinite(sm_scale):
-        raise ValueError(f"sm_scale must be finite, got {sm_scale}")
-
-    # layout
-    _check_last_dim_contiguous("q", q)
-    _check_last_dim_contiguous("kv", kv)
-    _check_last_dim_contiguous("indices", indices)
-
-    # optional inputs
-    if attn_sink is not None:
-        _check_tensor("attn_sink", attn_sink)
-        if attn_sink.dtype != torch.float32:
-            raise TypeError(f"attn_sink must have dtype float32, got {attn_sink.dtype}")
-        if tuple(attn_sink.shape) != (h_q,):
-            raise ValueError(f"attn_sink must have shape [h_q] = ({h_q},), got {tuple(attn_sink.shape)}")
-    if topk_length is not None:
-        _check_tensor("topk_length", topk_length)
-        if topk_length.dtype != torch.int32:
-            raise TypeError(f"topk_length must have dtype int32, got {topk_length.dtype}")
-        want = (batch, s_q) if batched else (s_q,)
-        if tuple(topk_length.shape) != want:
-            what = "[batch, s_q]" if batched else "[s_q]"
-            raise ValueError(f"topk_length must have shape {what} = {want}, got {tuple(topk_length.shape)}")
-
-    # devices
-    device = q.device
-    for name, t in (("kv", kv), ("indices", indices), ("attn_sink", attn_sink), ("topk_length", topk_length)):
-        if t is not None and t.device != device:
-            raise ValueError(f"{name} is on {t.device} but q is on {device}: all inputs must be on one device")
-
-    return SparseMLAProblem(batched, int(batch), int(s_q), int(h_q), int(s_kv), int(h_kv), int(d_qk), int(d_v),
-                            int(topk), sm_scale)
-
-
-# --------------------------------------------------------------------------------------------------
-# TLE hooks (``import tle`` installs them, enabled; guarded so this module also works without them)
-# --------------------------------------------------------------------------------------------------
-def _tle_package():
-    try:
-        import tle
-    except ImportError:  # pragma: no cover - this module lives inside tle
-        return None
-    return tle
-
-
-def tle_hooks_available() -> bool:
-    """True when the ``tle`` package exposes ``enable()``, ``disable()`` and ``is_enabled()``."""
-    t = _tle_package()
-    return t is not None and all(callable(getattr(t, n, None)) for n in ("enable", "disable", "is_enabled"))
-
-
-def tle_hooks_enabled() -> bool:
-    """Whether TLE's compile hooks are on now (False when TLE offers no hooks)."""
-    return tle_hooks_available() and bool(_tle_package().is_enabled())
-
-
-@contextlib.contextmanager
-def tle_hooks(enabled: bool):
-    """Turn TLE's compile hooks on or off for the duration of the block, then restore the state.
-
-    TLE keys Triton's caches by its state, so kernels compiled either way never mix. Asking for
-    ``enabled=True`` raises RuntimeError when TLE has no hooks or cannot turn them on (for
-    instance ``TLE_DISABLE=1``); ``enabled=False`` without hooks is a no-op.
-    """
-    enabled = bool(enabled)
-    if not tle_hooks_available():
-        if enabled:
-            raise RuntimeError("TLE compile hooks are not available: the tle package has no "
-                               "enable()/disable()/is_enabled()")
-        yield
-        return
-    t = _tle_package()
-    previous = bool(t.is_enabled())
-    if enabled != previous:
-        (t.enable if enabled else t.disable)()
-    try:
-        if enabled and not t.is_enabled():
-            raise RuntimeError("tle.enable() did not turn TLE on (is TLE_DISABLE=1 set?)")
-        yield
-    finally:
-        if bool(t.is_enabled()) != previous:
-            (t.enable if previous else t.disable)()
-
-
-# --------------------------------------------------------------------------------------------------
-# Launch
-# --------------------------------------------------------------------------------------------------
-_INT32_MAX = 2**31 - 1
-
-
-def _as_rank4(t: torch.Tensor, batched: bool) -> torch.Tensor:
-    return t if batched else t.unsqueeze(0)
-
-
-def _kernel_arguments(q4, kv4, idx4, sink, tlen, out4, ml3, lse3, prob: SparseMLAProblem,
-                      cfg: SparseMLAConfig):
-    """Keyword arguments of one launch (tensors may be on any device, including ``meta``)."""
-    kv_span = (prob.s_kv - 1) * kv4.stride(1) + prob.d_qk if prob.s_kv > 0 else 0
-    args = dict(
-        q_ptr=q4, kv_ptr=kv4, idx_ptr=idx4, sink_ptr=sink, topk_len_ptr=tlen,
-        out_ptr=out4, max_logits_ptr=ml3, lse_ptr=lse3,
-        s_q=prob.s_q, h_q=prob.h_q, s_kv=prob.s_kv, topk=prob.topk,
-        stride_qb=q4.stride(0), stride_qs=q4.stride(1), stride_qh=q4.stride(2),
-        stride_kvb=kv4.stride(0), stride_kvs=kv4.stride(1),
-        stride_ib=idx4.stride(0), stride_is=idx4.stride(1),
-        stride_tlb=(tlen.stride(0) if tlen is not None and tlen.dim() == 2 else 0),
-        stride_ob=out4.stride(0), stride_os=out4.stride(1), stride_oh=out4.stride(2),
-        stride_lb=lse3.stride(0), stride_ls=lse3.stride(1),
-        qk_scale_log2=prob.sm_scale * 1.4426950408889634,
-        D_V=prob.d_v, D_ROPE=prob.d_qk - prob.d_v,
-        BLOCK_H=cfg.block_h, BLOCK_K=cfg.block_k,
-        EVEN_H=prob.h_q % cfg.block_h == 0,
-        HAS_SINK=sink is not None, HAS_TOPK_LENGTH=tlen is not None,
-        INDEX_64=kv_span > _INT32_MAX,
-    )
-    programs = prob.batch * prob.s_q * triton.cdiv(prob.h_q, cfg.block_h)
-    if programs > _INT32_MAX:
-        raise ValueError(f"batch * s_q * ceil(h_q / {cfg.block_h}) = {programs} programs exceeds the grid limit "
-                         f"{_INT32_MAX}; split the call")
-    return args, (programs,)
-
-
-def _allocate_outputs(q4: torch.Tensor, prob: SparseMLAProblem):
-    out4 = torch.empty((prob.batch, prob.s_q, prob.h_q, prob.d_v), dtype=q4.dtype, device=q4.device)
-    ml3 = torch.empty((prob.batch, prob.s_q, prob.h_q), dtype=torch.float32, device=q4.device)
-    lse3 = torch.empty((prob.batch, prob.s_q, prob.h_q), dtype=torch.float32, device=q4.device)
-    return out4, ml3, lse3
-
-
-def _small_contiguous(t: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
-    return None if t is None else t.contiguous()
-
-
-def _resolve_config(config, h_q: int) -> SparseMLAConfig:
-    return default_config(h_q) if config is None else SparseMLAConfig.parse(config)
-
-
-KERNELS = ("tl", "ws")
-
-
-def ws_unsupported_reason(prob: SparseMLAProblem, dtype, cfg: SparseMLAConfig, device=None) -> Optional[str]:
-    """Why TLE's warp-specialized kernel cannot run this call (None when it can)."""
-    if prob.d_v != D_V:
-        return f"d_v = {prob.d_v} (needs 512)"
-    if prob.h_q % 64:
-        return f"h_q = {prob.h_q} is not a multiple of 64"
-    if dtype not in SUPPORTED_DTYPES:
-        return f"dtype {dtype}"
-    if (cfg.block_h, cfg.block_k) != (64, 64):
-        return f"config {cfg} (needs 64 heads x 64 rows per block)"
-    if device is not None and getattr(device, "type", None) == "cuda":
-        major, minor = _device_facts(device)[0]
-        if (major, minor) != (9, 0):
-            return f"sm_{major}{minor} (the kernel uses Hopper WGMMA and setmaxnreg)"
-    return None
-
-
-def _resolve_kernel(kernel: Optional[str], tle_on: bool, prob, dtype, cfg, device=None) -> str:
-    """``None``: TLE's warp-specialized kernel when TLE compiles the call and supports it, else the
-    plain ``@triton.jit`` kernel. An explicit ``"ws"`` that cannot run raises ValueError."""
-    if kernel not in (None,) + KERNELS:
-        raise ValueError(f"kernel must be None, 'tl' or 'ws', got {kernel!r}")
-    reason = ws_unsupported_reason(prob, dtype, cfg, device)
-    if kernel == "ws" and reason:
-        raise ValueError(f"the warp-specialized kernel does not support this call: {reason}")
-    if kernel is None:
-        return "ws" if tle_on and reason is None else "tl"
-    return kernel
+    kernel: str
+    launch_h_q: int
+    config: Optional[SparseMLAConfig] = None
+    reason: Optional[str] = None
+    fallback: bool = False
 
 
 @functools.lru_cache(maxsize=None)
-def _device_facts_by_index(index: int):
-    props = torch.cuda.get_device_properties(index)
-    return (props.major, props.minor), props.multi_processor_count
+def ws_runtime_reason() -> Optional[str]:
+    """Why this Triton cannot build the warp-specialized kernel, or None (the kernel module's
+    verdict: ``sparse_mla_ws.ws_kernel_unsupported_reason``, from tle.gluon's view of this Gluon)."""
+    try:
+        from .sparse_mla_ws import ws_kernel_unsupported_reason
+    except Exception as e:  # noqa: BLE001 - no usable Gluon is one more reason, never a crash
+        return f"the kernel cannot be imported ({type(e).__name__}: {e})"
+    return ws_kernel_unsupported_reason()
 
 
-def _device_index(device) -> int:
-    device = torch.device(device)
-    return device.index if device.index is not None else torch.cuda.current_device()
+def _check_options(kernel, backend) -> None:
+    if kernel is not None and kernel not in KERNELS:
+        raise ValueError(f"kernel must be None, 'tl' or 'ws', got {kernel!r}")
+    if backend is not None and backend not in BACKENDS:
+        raise ValueError(f"backend must be None, 'triton' or 'tle', got {backend!r}")
 
 
-def _device_facts(device):
-    """((major, minor), SM count) of a CUDA device, queried once per device."""
-    return _device_facts_by_index(_device_index(device))
+def _parse_config(config) -> Optional[SparseMLAConfig]:
+    return None if config is None else SparseMLAConfig.parse(config)
 
 
-def _ws_grid(tiles_grid, device):
-    """The warp-specialized kernel is persistent: one CTA per SM (its ~218 KB of shared memory
-    allow one), each walking tiles i, i + grid, ...; the next tile's Q and first KV blocks then
-    load while the current tile's epilogue runs."""
-    return (min(tiles_grid[0], _device_facts(torch.device(device))[1]),)
+def _choose(prob: SparseMLAProblem, dtype, kernel: Optional[str], tle_on: bool, config: Optional[SparseMLAConfig],
+            capability: tuple) -> KernelChoice:
+    h_q = prob.h_q
+    if kernel == "tl":
+        return KernelChoice("tl", h_q, config or default_config(h_q))
+    hw = None if tuple(capability) == (9, 0) else \
+        f"sm_{capability[0]}{capability[1]} (the kernel uses Hopper WGMMA and setmaxnreg)"
+    if kernel == "ws":  # exactly this problem on the ws kernel, or an error
+        reason = ws_shape_reason(prob, dtype, config) or hw
+        if reason:
+            raise ValueError(f"the warp-specialized kernel does not support this call: {reason}")
+        runtime = ws_runtime_reason()
+        if runtime:
+            raise RuntimeError(f"the warp-specialized kernel cannot be built here: {runtime}")
+        return KernelChoice("ws", h_q)
+    plain = KernelChoice("tl", h_q, config or default_config(h_q))
+    if not tle_on:
+        return replace(plain, reason="TLE is off (the plain kernel is what TLE's passes compile)")
+    padded = -(-h_q // WS_BLOCK) * WS_BLOCK  # zero heads up to a multiple of 64 (outputs sliced)
+    reason = ws_shape_reason(replace(prob, h_q=padded), dtype, config) or hw
+    if reason:
+        return replace(plain, reason=reason)
+    if h_q <= PLAIN_MAX_H_Q:
+        return replace(plain, reason=f"h_q = {h_q}: the plain kernel's {h_q}-head blocks beat padding to 64 heads")
+    runtime = ws_runtime_reason()
+    if runtime:
+        return replace(plain, reason=runtime, fallback=True)
+    return KernelChoice("ws", padded)
 
 
-_WS_READY: set = set()  # specializations of the ws kernel compiled in this process
-_WS_FAILED: dict = {}  # specialization -> why it could not be compiled
+def _tle_on(backend: Optional[str]) -> bool:
+    if backend is None:
+        import tle
+
+        return tle.is_enabled()
+    return backend == "tle"
 
 
-def _ws_specialization(args, device) -> tuple:
-    return (_device_index(device), args["q_ptr"].dtype, args["D_ROPE"], args["HAS_SINK"], args["HAS_TOPK_LENGTH"],
-            args["INDEX_64"], tle_hooks_enabled())
+def select_kernel(q, kv, indices, d_v=D_V, attn_sink=None, topk_length=None, *, kernel=None, backend=None,
+                  config=None, capability=None) -> KernelChoice:
+    """The :class:`KernelChoice` the op makes for these inputs (tensors on any device: only
+    metadata is read). ``capability``: the GPU's ``(major, minor)``; default: the inputs' CUDA
+    device, or sm_90 (TLE's target) for CPU / meta tensors.
+
+    Automatic choice (``kernel=None``): with TLE on (``backend="tle"``, or ``None`` with TLE
+    enabled) the warp-specialized kernel on Hopper for bf16/fp16, d_v 512, h_q from 32 on (h_q not
+    a multiple of 64: zero heads added up to the next multiple, outputs sliced); the plain kernel
+    for h_q = 16 (faster than padding, measured), with TLE off, with an explicit plain-kernel
+    ``config`` other than 64x64 blocks, elsewhere, and where this Triton cannot build the ws kernel.
+    ``kernel="ws"`` runs it on exactly this problem (h_q a multiple of 64) or raises;
+    ``kernel="tl"`` always the plain kernel.
+    """
+    _check_options(kernel, backend)
+    prob = validate_sparse_mla_inputs(q, kv, indices, 1.0, d_v, attn_sink, topk_length)
+    if capability is None:
+        capability = device_facts(q.device)[0] if q.device.type == "cuda" else (9, 0)
+    return _choose(prob, q.dtype, kernel, _tle_on(backend), _parse_config(config), capability)
 
 
-def _ws_compiles(args, grid, device, explicit: bool) -> bool:
-    """Compile (without launching) the ws kernel for this call's specialization, once per process.
-
-    The kernel depends on Triton's Gluon API, which is experimental: if it cannot be compiled,
-    TLE warns once (TLEWarning, with the reason) and the call runs the plain kernel; with
-    ``TLE_STRICT=1`` or an explicit ``kernel="ws"`` the error is raised instead."""
-    key = _ws_specialization(args, device)
-    if key in _WS_READY:
-        return True
-    cause, first_failure = None, key not in _WS_FAILED
-    if first_failure:
-        try:
-            _ws_kernel().warmup(**args, num_tiles=grid[0], grid=_ws_grid(grid, device), num_warps=4)
-            _WS_READY.add(key)
-            return True
-        except Exception as e:  # noqa: BLE001 - any compile failure falls back (or raises below)
-            lines = str(e).strip().splitlines()
-            _WS_FAILED[key] = f"{type(e).__name__}: {lines[-1] if lines else ''}"
-            cause = e
-    message = f"TLE's warp-specialized sparse MLA kernel failed to compile ({_WS_FAILED[key]})"
-    if explicit or _strict():
-        raise RuntimeError(message) from cause
-    if first_failure:
-        from ..hook import TLEWarning
-
-        warnings.warn(f"{message}; running the plain kernel instead (TLE_STRICT=1 raises)", TLEWarning,
-                      stacklevel=3)
-    return False
+# --------------------------------------------------------------------------------------------------
+# Compile once; the ws kernel falls back to the plain one when it cannot be compiled
+# --------------------------------------------------------------------------------------------------
+_FAILED: dict = {}  # specialization -> why it could not be compiled (one warning, one attempt)
+_WARNED: set = set()
 
 
 def _strict() -> bool:
-    from .. import config
-
-    return bool(config.current().strict)
+    return bool(_config.current().strict)
 
 
-def _ws_kernel():
-    from .sparse_mla_ws import sparse_mla_ws_kernel
+def _warn_once(key: str, message: str) -> None:
+    if key not in _WARNED:
+        _WARNED.add(key)
+        warnings.warn(message, TLEWarning, stacklevel=5)
 
-    return sparse_mla_ws_kernel
+
+def compile_or_fallback(launch: SparseMLALaunch, *, explicit: bool, identity=None):
+    """Compile ``launch``'s kernel; returns Triton's compiled kernel, or None when the
+    warp-specialized kernel cannot be compiled and the call should run the plain kernel.
+
+    The ws kernel rests on Triton's experimental Gluon API. When it fails to compile (or its
+    module rejects the binary, e.g. because it spills), TLE warns once (TLEWarning, with the
+    reason) and the specialization is not tried again in this process;
+    ``TLE_STRICT=1`` or an explicit ``kernel="ws"`` raise RuntimeError instead. Failures of the
+    plain kernel propagate.
+    """
+    if launch.kernel != "ws":
+        return launch.compile()
+    key = (launch.specialization(), identity)
+    cause = None
+    if key not in _FAILED:
+        try:
+            compiled = launch.compile()
+            reason = _built_reason(compiled)
+            if reason is None:
+                return compiled
+            _FAILED[key] = f"is not usable here ({reason})"
+        except Exception as e:  # noqa: BLE001 - any compile failure falls back (or raises below)
+            lines = str(e).strip().splitlines()
+            _FAILED[key] = f"failed to compile ({type(e).__name__}: {lines[-1] if lines else ''})"
+            cause = e
+    message = f"TLE's warp-specialized sparse MLA kernel {_FAILED[key]}"
+    if explicit or _strict():
+        raise RuntimeError(message) from cause
+    _warn_once(f"compile:{key}", f"{message}; running the plain kernel instead (TLE_STRICT=1 raises)")
+    return None
 
 
-def sparse_mla_fwd(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_length=None, *,
-                   config=None, backend: Optional[str] = None, kernel: Optional[str] = None):
+def _built_reason(compiled) -> Optional[str]:
+    """The kernel module's verdict on a built binary (e.g. it spills on this Triton)."""
+    from .sparse_mla_ws import ws_kernel_unsupported_reason
+
+    return ws_kernel_unsupported_reason(compiled)
+
+
+@contextlib.contextmanager
+def _tle_switch(backend: Optional[str]):
+    """TLE on/off for ``backend`` "tle"/"triton" (nothing for None); "tle" raises when TLE cannot be on."""
+    if backend is None:
+        yield
+        return
+    import tle
+
+    with tle.enabled(backend == "tle"):
+        if backend == "tle" and not tle.is_enabled():
+            raise RuntimeError("backend='tle' but TLE cannot be enabled (is TLE_DISABLE=1 set?)")
+        yield
+
+
+# --------------------------------------------------------------------------------------------------
+# Cached launches (the CUDA implementation)
+# --------------------------------------------------------------------------------------------------
+class _Plan:
+    """Everything about a call that its signature decides, computed once: output layouts, the
+    compiled kernel and its argument list with the tensors and the scale left to fill in."""
+
+    __slots__ = ("index", "device", "dtype", "out_shape", "stat_shape", "sink_copy", "tlen_copy", "pad",
+                 "runner", "fn", "grid", "options", "template", "scale_pos", "stream")
+
+    def __call__(self, q, kv, indices, sm_scale, attn_sink, topk_length):
+        device = self.device
+        if self.pad is not None:
+            return self._padded(q, kv, indices, sm_scale, attn_sink, topk_length)
+        out = torch.empty(self.out_shape, dtype=self.dtype, device=device)
+        max_logits = torch.empty(self.stat_shape, dtype=torch.float32, device=device)
+        lse = torch.empty(self.stat_shape, dtype=torch.float32, device=device)
+        if self.template is not None:
+            if self.sink_copy:
+                attn_sink = attn_sink.contiguous()
+            if self.tlen_copy:
+                topk_length = topk_length.contiguous()
+            self.launch((q, kv, indices, attn_sink, topk_length, out, max_logits, lse), sm_scale)
+        return out, max_logits, lse
+
+    def _padded(self, q, kv, indices, sm_scale, attn_sink, topk_length):
+        """h_q heads computed as ``launch_h_q`` (a multiple of 64): zero heads appended to q (and
+        sink), outputs allocated padded and their first h_q heads returned, contiguous."""
+        h_q, q_shape, out_shape, stat_shape = self.pad
+        device = self.device
+        q_pad = torch.empty(q_shape, dtype=q.dtype, device=device)
+        q_pad.narrow(-2, 0, h_q).copy_(q)
+        q_pad.narrow(-2, h_q, q_shape[-2] - h_q).zero_()
+        if attn_sink is not None:
+            sink = torch.zeros(q_shape[-2], dtype=torch.float32, device=device)
+            sink[:h_q].copy_(attn_sink)
+            attn_sink = sink
+        if self.tlen_copy:
+            topk_length = topk_length.contiguous()
+        out = torch.empty(out_shape, dtype=self.dtype, device=device)
+        max_logits = torch.empty(stat_shape, dtype=torch.float32, device=device)
+        lse = torch.empty(stat_shape, dtype=torch.float32, device=device)
+        self.launch((q_pad, kv, indices, attn_sink, topk_length, out, max_logits, lse), sm_scale)
+        return (out.narrow(-2, 0, h_q).contiguous(), max_logits.narrow(-1, 0, h_q).contiguous(),
+                lse.narrow(-1, 0, h_q).contiguous())
+
+    def launch(self, tensors, sm_scale):
+        args = self.template.copy()
+        args[:len(tensors)] = tensors
+        args[self.scale_pos] = sm_scale * LOG2E
+        if torch.cuda.current_device() == self.index:
+            self._go(args)
+        else:  # the launch belongs to the inputs' device, not the current one
+            with torch.cuda.device(self.index):
+                self._go(args)
+
+    def _go(self, args):
+        if self.runner is not None:
+            self.runner(*args, stream=self.stream(self.index))
+        else:
+            self.fn[self.grid](*args, **self.options)
+
+
+_PLANS: dict = {}
+_MAX_PLANS = 4096  # distinct call signatures kept (a bound against unbounded shape churn)
+
+
+def clear_caches() -> None:
+    """Forget every cached launch, remembered ws compile failure and issued warning: the next
+    call of each signature chooses, compiles (Triton's own caches still apply) and warns afresh."""
+    _PLANS.clear()
+    _FAILED.clear()
+    _WARNED.clear()
+
+
+def _check_grad(q, kv, attn_sink) -> None:
+    if torch.is_grad_enabled() and (q.requires_grad or kv.requires_grad
+                                    or (attn_sink is not None and attn_sink.requires_grad)):
+        raise RuntimeError("tle.ops.sparse_mla_fwd has no backward (forward / inference only): an input "
+                           "requires grad; call it under torch.no_grad() or pass detached tensors")
+
+
+def _misalignment(*tensors) -> int:
+    """Which pointers are not 16-byte aligned (bit i: tensor i): Triton specializes on it."""
+    code = 0
+    for i, t in enumerate(tensors):
+        if t is not None and t.data_ptr() & 15:
+            code |= 1 << i
+    return code
+
+
+def _cuda_impl(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_length=None, *, kernel=None, backend=None,
+               config=None):
+    _check_grad(q, kv, attn_sink)
+    check_scale(sm_scale)
+    ptrs = q.data_ptr() | kv.data_ptr() | indices.data_ptr()
+    if attn_sink is not None:
+        ptrs |= attn_sink.data_ptr()
+    if topk_length is not None:
+        ptrs |= topk_length.data_ptr()
+    key = (q.shape, q.stride(), q.dtype, q.get_device(), kv.shape, kv.stride(), kv.dtype, kv.get_device(),
+           indices.shape, indices.stride(), indices.dtype, indices.get_device(),
+           None if attn_sink is None else (attn_sink.shape, attn_sink.stride(), attn_sink.dtype,
+                                           attn_sink.get_device()),
+           None if topk_length is None else (topk_length.shape, topk_length.stride(), topk_length.dtype,
+                                             topk_length.get_device()),
+           d_v, kernel, backend, None if config is None else tuple(config),
+           _misalignment(q, kv, indices, attn_sink, topk_length) if ptrs & 15 else 0, _identity())
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _build_plan(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, kernel, backend, config)
+        if len(_PLANS) >= _MAX_PLANS:
+            _PLANS.clear()
+        _PLANS[key] = plan
+    return plan(q, kv, indices, sm_scale, attn_sink, topk_length)
+
+
+def _build_plan(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, kernel, backend, config) -> _Plan:
+    prob = validate_sparse_mla_inputs(q, kv, indices, sm_scale, d_v, attn_sink, topk_length)
+    if q.device.type != "cuda":
+        raise ValueError(f"sparse_mla_fwd's CUDA implementation got inputs on {q.device}")
+    _check_options(kernel, backend)
+    index = q.device.index if q.device.index is not None else torch.cuda.current_device()
+    capability, num_sms = device_facts(index)
+    choice = _choose(prob, q.dtype, kernel, _tle_on(backend), _parse_config(config), capability)
+    if choice.fallback:
+        message = f"TLE's warp-specialized sparse MLA kernel is not available ({choice.reason})"
+        if _strict():
+            raise RuntimeError(message)
+        _warn_once(f"runtime:{choice.reason}", f"{message}; running the plain kernel instead (TLE_STRICT=1 raises)")
+
+    plan = _Plan()
+    plan.index, plan.device, plan.dtype = index, torch.device("cuda", index), q.dtype
+    plan.out_shape = (*q.shape[:-1], prob.d_v)
+    plan.stat_shape = tuple(q.shape[:-1])
+    plan.sink_copy = attn_sink is not None and attn_sink.stride(-1) != 1
+    plan.tlen_copy = topk_length is not None and topk_length.stride(-1) != 1
+    plan.pad = plan.template = plan.runner = None
+    if q.numel() == 0 or prob.s_q == 0:
+        return plan
+
+    sink = None if attn_sink is None else attn_sink.contiguous()
+    tlen = None if topk_length is None else topk_length.contiguous()
+    with torch.cuda.device(index), _tle_switch(backend):
+        compiled, launch = _compile(prob, q, kv, indices, sink, tlen, choice, num_sms, kernel)
+        if compiled is None:  # the ws kernel failed to compile: the plain kernel instead
+            choice = KernelChoice("tl", prob.h_q, _parse_config(config) or default_config(prob.h_q))
+            compiled, launch = _compile(prob, q, kv, indices, sink, tlen, choice, num_sms, kernel)
+        plan.runner, plan.stream = _fast_runner(compiled, launch.grid)  # loads the binary on this device
+    if choice.launch_h_q != prob.h_q:
+        lead = tuple(q.shape[:-2])
+        plan.pad = (prob.h_q, (*lead, choice.launch_h_q, prob.d_qk), (*lead, choice.launch_h_q, prob.d_v),
+                    (*lead, choice.launch_h_q))
+    plan.fn, plan.grid, plan.options = launch.fn, launch.grid, launch.options
+    plan.template = launch.positional()
+    plan.scale_pos = launch.fn.arg_names.index("qk_scale_log2")
+    return plan
+
+
+def _compile(prob, q, kv, indices, sink, tlen, choice: KernelChoice, num_sms, kernel):
+    """The launch for ``choice`` on this call's tensors (padded ones when heads are padded) and its
+    compiled kernel (None when the ws kernel cannot be compiled)."""
+    if choice.launch_h_q != prob.h_q:
+        prob = replace(prob, h_q=choice.launch_h_q)
+        lead = tuple(q.shape[:-2])
+        q = torch.zeros((*lead, prob.h_q, prob.d_qk), dtype=q.dtype, device=q.device)
+        if sink is not None:
+            sink = torch.zeros(prob.h_q, dtype=torch.float32, device=q.device)
+    out = torch.empty((*q.shape[:-1], prob.d_v), dtype=q.dtype, device=q.device)
+    stats = torch.empty(tuple(q.shape[:-1]), dtype=torch.float32, device=q.device)
+    launch = make_launch(prob, q, kv, indices, sink, tlen, out, stats, torch.empty_like(stats),
+                         kernel=choice.kernel, config=choice.config, num_sms=num_sms)
+    return compile_or_fallback(launch, explicit=kernel == "ws", identity=_identity()), launch
+
+
+def _fast_runner(compiled, grid):
+    """``(runner, stream_of)`` replaying a compiled kernel without Triton's per-launch argument
+    binding, or ``(None, None)`` when this Triton's compiled kernels do not offer it.
+
+    ``CompiledKernel[grid]`` returns a launcher taking every argument in parameter order and the
+    stream; it keeps Triton's launch hooks (profilers) and its scratch allocation. The plan key
+    holds everything the binder would look at (strides, alignment, TLE's cache identity)."""
+    try:
+        from triton.runtime import driver
+
+        return compiled[grid], driver.active.get_current_stream
+    except Exception:  # noqa: BLE001 - fall back to the JIT's own launch path
+        return None, None
+
+
+# --------------------------------------------------------------------------------------------------
+# CPU and fake implementations
+# --------------------------------------------------------------------------------------------------
+def _cpu_impl(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_length=None, *, kernel=None, backend=None,
+              config=None):
+    """The fp32 reference (out in q's dtype). ``kernel``/``backend``/``config`` choose among CUDA
+    kernels: checked, without effect here."""
+    _check_grad(q, kv, attn_sink)
+    _check_options(kernel, backend)
+    _parse_config(config)
+    validate_sparse_mla_inputs(q, kv, indices, sm_scale, d_v, attn_sink, topk_length)
+    return sparse_mla_fwd_reference(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, out_dtype=q.dtype)
+
+
+def _fake_impl(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_length=None, *, kernel=None, backend=None,
+               config=None):
+    _check_grad(q, kv, attn_sink)
+    _check_options(kernel, backend)
+    _parse_config(config)
+    prob = validate_sparse_mla_inputs(q, kv, indices, sm_scale, d_v, attn_sink, topk_length)
+    return allocate_outputs(prob, q)
+
+
+_LIB = torch.library.Library("tle", "FRAGMENT")
+_LIB.define(SCHEMA)
+_LIB.impl("sparse_mla_fwd", _cuda_impl, "CUDA")
+_LIB.impl("sparse_mla_fwd", _cpu_impl, "CPU")
+_LIB.impl("sparse_mla_fwd", torch.library.fallthrough_kernel, "Autograd")
+torch.library.register_fake("tle::sparse_mla_fwd", _fake_impl, lib=_LIB)
+_OP = torch.ops.tle.sparse_mla_fwd.default
+
+
+# --------------------------------------------------------------------------------------------------
+# Python entry point
+# --------------------------------------------------------------------------------------------------
+def sparse_mla_fwd(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_length=None, *, config=None,
+                   backend: Optional[str] = None, kernel: Optional[str] = None):
     """Sparse MLA forward with FlashMLA's semantics; returns ``(out, max_logits, lse)``.
 
     Unbatched: q [s_q, h_q, d_qk], kv [s_kv, 1, d_qk], indices [s_q, 1, topk] (int32), optional
     topk_length [s_q] (int32) -> out [s_q, h_q, d_v] (q's dtype), max_logits / lse [s_q, h_q] fp32.
     Batched (rank 4): a leading batch dimension on q, kv, indices, topk_length and all outputs;
     the indices of batch element b address rows of kv[b]. attn_sink is [h_q] fp32 in both forms.
+    Needs CUDA tensors (``torch.ops.tle.sparse_mla_fwd`` runs the fp32 reference on CPU ones).
 
     ``lse`` is the natural-log logsumexp of ``P = q . k * sm_scale`` over the valid indices;
     ``max_logits`` is max P. Rows without a valid index: out 0, lse +inf, max_logits -inf.
+    ``sm_scale``: a Python float (or a one-element CPU tensor).
 
-    config: :class:`SparseMLAConfig` (or its dict / ``"BH,BK,WARPS,STAGES"``); default
-        :func:`default_config`.
-    backend: ``"triton"`` compiles and runs the kernel with TLE's hooks off, ``"tle"`` with them
-        on (the state is switched for the call and restored); ``None`` uses the current state
-        (``import tle`` enables TLE; see :func:`tle_hooks`).
-    kernel: ``"ws"`` TLE's warp-specialized Gluon kernel (:mod:`tle.ops.sparse_mla_ws`: Hopper,
-        h_q a multiple of 64, 64x64 blocks), ``"tl"`` the plain ``@triton.jit`` kernel; ``None``
-        picks ``"ws"`` when TLE compiles the call and the kernel supports it, else ``"tl"``.
+    config: the plain kernel's :class:`SparseMLAConfig` (or its dict / ``"BH,BK,WARPS,STAGES"``);
+        default :func:`default_config`.
+    backend: ``"triton"`` compiles the kernel with TLE off, ``"tle"`` with TLE on; ``None`` uses
+        TLE's current state (``import tle`` enables TLE; ``with tle.enabled(False):`` disables).
+    kernel: ``"ws"`` TLE's warp-specialized Gluon kernel on exactly this problem (Hopper, h_q a
+        multiple of 64), ``"tl"`` the plain kernel, ``None`` the automatic choice
+        (:func:`select_kernel`).
     """
-    prob = validate_sparse_mla_inputs(q, kv, indices, sm_scale, d_v, attn_sink, topk_length)
-    if q.device.type != "cuda":
-        raise ValueError(f"sparse_mla_fwd runs a CUDA kernel but the inputs are on {q.device}; "
-                         "use tle.ops.reference.sparse_mla_fwd_reference on CPU")
-    if backend not in (None, "triton", "tle"):
-        raise ValueError(f"backend must be None, 'triton' or 'tle', got {backend!r}")
-    cfg = _resolve_config(config, prob.h_q)
-    tle_on = tle_hooks_enabled() if backend is None else backend == "tle"
-    which = _resolve_kernel(kernel, tle_on, prob, q.dtype, cfg, q.device)
-
-    q4, kv4, idx4 = (_as_rank4(t, prob.batched) for t in (q, kv, indices))
-    out4, ml3, lse3 = _allocate_outputs(q4, prob)
-    if out4.numel() > 0:
-        args, grid = _kernel_arguments(q4, kv4, idx4, _small_contiguous(attn_sink), _small_contiguous(topk_length),
-                                       out4, ml3, lse3, prob, cfg)
-        hooks = contextlib.nullcontext() if backend is None else tle_hooks(backend == "tle")
-        with hooks, torch.cuda.device(q.device):
-            if which == "ws" and not _ws_compiles(args, grid, q.device, explicit=kernel == "ws"):
-                which = "tl"
-            if which == "ws":
-                _ws_kernel()[_ws_grid(grid, q.device)](**args, num_tiles=grid[0], num_warps=4)
-            else:
-                _sparse_mla_fwd_kernel[grid](**args, num_warps=cfg.num_warps, num_stages=cfg.num_stages)
-
-    if prob.batched:
-        return out4, ml3, lse3
-    return out4[0], ml3[0], lse3[0]
+    if not (isinstance(q, torch.Tensor) and isinstance(kv, torch.Tensor) and isinstance(indices, torch.Tensor)
+            and type(d_v) is int and (attn_sink is None or isinstance(attn_sink, torch.Tensor))
+            and (topk_length is None or isinstance(topk_length, torch.Tensor)) and q.is_cuda):
+        # every input rule first, with its own message; then the device
+        prob = validate_sparse_mla_inputs(q, kv, indices, sm_scale, d_v, attn_sink, topk_length)
+        if q.device.type != "cuda":
+            raise ValueError(f"sparse_mla_fwd runs a CUDA kernel but the inputs are on {q.device}; use "
+                             "tle.ops.reference.sparse_mla_fwd_reference (or torch.ops.tle.sparse_mla_fwd, which "
+                             "runs it for CPU tensors)")
+        d_v = int(prob.d_v)
+    if type(sm_scale) is not float:
+        sm_scale = scale_value(sm_scale)
+    if kernel is None and backend is None and config is None:
+        return _OP(q, kv, indices, sm_scale, d_v, attn_sink, topk_length)
+    _check_options(kernel, backend)
+    if config is not None:
+        c = SparseMLAConfig.parse(config)
+        config = [c.block_h, c.block_k, c.num_warps, c.num_stages]
+    return _OP(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, kernel=kernel, backend=backend, config=config)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -664,38 +536,19 @@ def kernel_source(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_length
                   target=None, kernel: str = "tl"):
     """The ``(ASTSource, options)`` the JIT would compile for this call, without a GPU.
 
-    Tensors may live on any device; ``device="meta"`` tensors describe large problems for free
-    (their data pointer 0 counts as 16-byte aligned, like a CUDA allocation). The specialization
-    (constexprs, ``tt.divisibility = 16`` on 16-divisible strides and aligned pointers) is produced
-    by Triton's own argument binder, so it matches a real launch exactly.
-    Compile with ``triton.compile(src, target=GPUTarget("cuda", 90, 32), options=options)``;
-    wrap that in ``tle_hooks(False)`` for the plain-Triton binary (``import tle`` enables TLE).
-    ``kernel``: ``"tl"`` (the plain kernel) or ``"ws"`` (TLE's warp-specialized Gluon kernel).
+    Tensors may live on any device; ``device="meta"`` tensors describe large problems for free.
+    The specialization is produced by Triton's own argument binder (:mod:`tle.ops.aot`), so it
+    matches a real launch exactly. Compile with ``triton.compile(src, target=GPUTarget("cuda",
+    90, 32), options=options)``, inside ``tle.enabled(False)`` for the plain-Triton binary.
+    ``kernel``: ``"tl"`` (the plain kernel) or ``"ws"`` (exactly this problem, h_q a multiple of 64).
     """
-    from triton.backends.compiler import GPUTarget
-    from triton.compiler.compiler import ASTSource, make_backend
-    from triton.runtime.jit import create_function_from_signature
-
     prob = validate_sparse_mla_inputs(q, kv, indices, sm_scale, d_v, attn_sink, topk_length)
-    cfg = _resolve_config(config, prob.h_q)
-    q4, kv4, idx4 = (_as_rank4(t, prob.batched) for t in (q, kv, indices))
-    out4 = torch.empty((prob.batch, prob.s_q, prob.h_q, prob.d_v), dtype=q.dtype, device="meta")
-    ml3 = torch.empty((prob.batch, prob.s_q, prob.h_q), dtype=torch.float32, device="meta")
-    lse3 = torch.empty_like(ml3)
-    args, grid = _kernel_arguments(q4, kv4, idx4, _small_contiguous(attn_sink), _small_contiguous(topk_length),
-                                   out4, ml3, lse3, prob, cfg)
-
-    which = _resolve_kernel(kernel, True, prob, q.dtype, cfg)
-    if which == "ws":
-        from triton.experimental.gluon._runtime import GluonASTSource
-
-        fn, source_cls, launch_opts = _ws_kernel(), GluonASTSource, dict(num_warps=4)
-        args["num_tiles"] = grid[0]
-    else:
-        fn, source_cls = _sparse_mla_fwd_kernel, ASTSource
-        launch_opts = dict(num_warps=cfg.num_warps, num_stages=cfg.num_stages)
-    backend = make_backend(target or GPUTarget("cuda", 90, 32))
-    binder = create_function_from_signature(fn.signature, fn.params, backend)
-    bound_args, specialization, options = binder(**args, **launch_opts)
-    options, signature, constexprs, attrs = fn._pack_args(backend, launch_opts, bound_args, specialization, options)
-    return source_cls(fn, signature, constexprs, attrs), options.__dict__
+    meta = dict(device="meta")
+    lead = tuple(q.shape[:-1])
+    out = torch.empty((*lead, prob.d_v), dtype=q.dtype, **meta)
+    stats = torch.empty(lead, dtype=torch.float32, **meta)
+    sink = None if attn_sink is None else attn_sink.contiguous()
+    tlen = None if topk_length is None else topk_length.contiguous()
+    launch = make_launch(prob, q, kv, indices, sink, tlen, out, stats, torch.empty_like(stats), kernel=kernel,
+                         config=_parse_config(config))
+    return launch.source(target)

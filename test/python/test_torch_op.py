@@ -1,0 +1,396 @@
+"""The registered op torch.ops.tle.sparse_mla_fwd on the CPU: schema, opcheck (schema, fake,
+autograd registration, AOT dispatch with dynamic shapes), the fake implementation under
+torch.export (fake CUDA tensors, dynamic s_q), the no-backward rule, the kernel choice
+(select_kernel), the ws-kernel fallback policy, the fast launch path's argument order against
+Triton's own binder, the generic ahead-of-time helper, and tle.flash_mla's signature.
+
+GPU behaviour (torch.compile, CUDA graphs, streams, devices): test/gpu/test_torch_op_gpu.py.
+"""
+from __future__ import annotations
+
+import inspect
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+triton = pytest.importorskip("triton")
+import triton.language as tl  # noqa: E402
+
+_REPO = Path(__file__).resolve().parents[2]
+try:
+    import tle.ops  # noqa: F401
+except ImportError:  # not installed: use the source tree
+    sys.path.insert(0, str(_REPO / "python"))
+
+import tle  # noqa: E402
+from tle import TLEWarning  # noqa: E402
+from tle.ops import sparse_mla as sm  # noqa: E402
+from tle.ops import KernelChoice, SparseMLAConfig, select_kernel, sparse_mla_fwd_reference  # noqa: E402
+from tle.ops.sparse_mla_launch import make_launch, allocate_outputs  # noqa: E402
+
+OP = torch.ops.tle.sparse_mla_fwd.default
+
+
+def make_inputs(s_q=4, h_q=16, d_qk=576, s_kv=40, topk=8, dtype=torch.bfloat16, batch=None, seed=0, device="cpu"):
+    g = torch.Generator().manual_seed(seed)
+    pre = () if batch is None else (batch,)
+    q = torch.randn(*pre, s_q, h_q, d_qk, generator=g).to(dtype)
+    kv = torch.randn(*pre, s_kv, 1, d_qk, generator=g).to(dtype)
+    idx = torch.randint(-3, s_kv + 3, (*pre, s_q, 1, topk), generator=g, dtype=torch.int64).to(torch.int32)
+    return q.to(device), kv.to(device), idx.to(device)
+
+
+@pytest.fixture
+def fresh_op_state():
+    sm.clear_caches()
+    yield
+    sm.clear_caches()
+
+
+# --------------------------------------------------------------------------------------------------
+# schema: FlashMLA's arguments and returns
+# --------------------------------------------------------------------------------------------------
+def test_schema_has_flashmla_arguments_and_returns():
+    schema = OP._schema
+    positional = [(a.name, a.default_value) for a in schema.arguments if not a.kwarg_only]
+    assert positional == [("q", None), ("kv", None), ("indices", None), ("sm_scale", None), ("d_v", 512),
+                          ("attn_sink", None), ("topk_length", None)]
+    assert [str(a.type) for a in schema.arguments[:7]] == ["Tensor", "Tensor", "Tensor", "float", "int",
+                                                           "Optional[Tensor]", "Optional[Tensor]"]
+    assert [a.name for a in schema.arguments if a.kwarg_only] == ["kernel", "backend", "config"]
+    assert len(schema.returns) == 3 and all(str(r.type) == "Tensor" for r in schema.returns)
+    assert not any(a.alias_info for a in schema.arguments)  # functional: no input is mutated
+
+
+def test_flash_mla_drop_in_signature():
+    from tle.flash_mla import flash_mla_sparse_fwd
+
+    params = inspect.signature(flash_mla_sparse_fwd).parameters
+    assert [(n, p.default) for n, p in params.items()] == [
+        ("q", inspect.Parameter.empty), ("kv", inspect.Parameter.empty), ("indices", inspect.Parameter.empty),
+        ("sm_scale", inspect.Parameter.empty), ("d_v", 512), ("attn_sink", None), ("topk_length", None)]
+    q, kv, idx = make_inputs()
+    with pytest.raises(ValueError, match="runs a CUDA kernel but the inputs are on cpu"):
+        flash_mla_sparse_fwd(q, kv, idx, 0.1)
+
+
+# --------------------------------------------------------------------------------------------------
+# opcheck (the CPU implementation is the fp32 reference)
+# --------------------------------------------------------------------------------------------------
+def _opcheck_cases():
+    q, kv, idx = make_inputs()
+    yield "plain", (q, kv, idx, 0.1), {}
+    q, kv, idx = make_inputs(h_q=32, d_qk=512, s_kv=30, topk=12, dtype=torch.float16, seed=1)
+    sink = torch.linspace(-2, 2, 32)
+    sink[0] = float("inf")
+    tlen = torch.tensor([12, 5, 0, 30], dtype=torch.int32)
+    yield "fp16-d512-sink-topk_length", (q, kv, idx, 0.05, 512, sink, tlen), {}
+    q, kv, idx = make_inputs(batch=2, s_q=3, s_kv=20, topk=5, seed=2)
+    yield "batched-options", (q, kv, idx, 0.1, 512, None, torch.tensor([[5, 1, 0], [2, 5, 4]], dtype=torch.int32)), \
+        dict(kernel="tl", backend="triton", config=[16, 64, 4, 2])
+    q, kv, idx = make_inputs(s_kv=0, seed=3)
+    yield "empty-kv", (q, kv, idx, 0.1), {}
+
+
+@pytest.mark.parametrize("args,kwargs", [c[1:] for c in _opcheck_cases()], ids=[c[0] for c in _opcheck_cases()])
+def test_opcheck(args, kwargs):
+    result = torch.library.opcheck(OP, args, kwargs)
+    assert set(result) == {"test_schema", "test_autograd_registration", "test_faketensor", "test_aot_dispatch_dynamic"}
+    assert all(v == "SUCCESS" for v in result.values()), result
+
+
+def test_cpu_implementation_is_the_reference_in_q_dtype():
+    q, kv, idx = make_inputs(h_q=16, s_kv=50, topk=16, seed=4)
+    sink = torch.randn(16)
+    out, ml, lse = OP(q, kv, idx, 0.07, 512, sink)
+    ref = sparse_mla_fwd_reference(q, kv, idx, 0.07, attn_sink=sink, out_dtype=torch.bfloat16)
+    assert out.dtype == torch.bfloat16 and ml.dtype == lse.dtype == torch.float32
+    for a, b in zip((out, ml, lse), ref):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="kernel must be"):
+        OP(q, kv, idx, 0.07, kernel="fast")
+    with pytest.raises(TypeError, match="q must have dtype in"):
+        OP(q.float(), kv.float(), idx, 0.07)  # the op's rules, not the (fp32-accepting) reference's
+
+
+@pytest.mark.parametrize("device", ["meta", "fake-cuda"])
+def test_fake_outputs_have_exact_metadata(device):
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    mode = FakeTensorMode() if device == "fake-cuda" else None
+    dev = "cuda" if mode else "meta"
+    with mode or torch.device("meta"):
+        for batch in (None, 3):
+            pre = () if batch is None else (batch,)
+            q = torch.empty(*pre, 4096, 48, 576, dtype=torch.float16, device=dev)
+            kv = torch.empty(*pre, 65536, 1, 576, dtype=torch.float16, device=dev)
+            idx = torch.empty(*pre, 4096, 1, 2048, dtype=torch.int32, device=dev)
+            out, ml, lse = OP(q, kv, idx, 0.1)
+            assert out.shape == (*pre, 4096, 48, 512) and ml.shape == lse.shape == (*pre, 4096, 48)
+            assert out.dtype == torch.float16 and ml.dtype == lse.dtype == torch.float32
+            assert out.device == q.device and ml.device == q.device and lse.device == q.device
+            assert out.is_contiguous() and ml.is_contiguous() and lse.is_contiguous()
+            with pytest.raises(ValueError, match="h_q must be a positive multiple of 16"):
+                OP(torch.empty(*pre, 4096, 24, 576, dtype=torch.float16, device=dev), kv, idx, 0.1)
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["non-strict", "strict"])
+def test_export_traces_the_python_entry_point(strict):
+    """torch.export of a module calling tle.ops.sparse_mla_fwd (fake CUDA inputs, dynamic s_q): one
+    opaque op node with exact output metadata."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    class Attention(torch.nn.Module):
+        def forward(self, q, kv, idx, sink):
+            out, _, lse = tle.ops.sparse_mla_fwd(q, kv, idx, 576 ** -0.5, attn_sink=sink)
+            return out.flatten(-2), lse
+
+    with FakeTensorMode():
+        q = torch.empty(8, 64, 576, dtype=torch.bfloat16, device="cuda")
+        kv = torch.empty(1000, 1, 576, dtype=torch.bfloat16, device="cuda")
+        idx = torch.empty(8, 1, 256, dtype=torch.int32, device="cuda")
+        sink = torch.empty(64, device="cuda")
+        s = torch.export.Dim("s_q")
+        ep = torch.export.export(Attention(), (q, kv, idx, sink), dynamic_shapes=({0: s}, None, {0: s}, None),
+                                 strict=strict)
+    calls = [n for n in ep.graph.nodes if n.op == "call_function" and n.target is OP]
+    assert len(calls) == 1
+    out_meta = ep.graph_signature.output_specs
+    assert len(out_meta) == 2
+    flat = [n for n in ep.graph.nodes if n.op == "output"][0].args[0]
+    assert tuple(flat[0].meta["val"].shape[1:]) == (64 * 512,) and flat[0].meta["val"].dtype == torch.bfloat16
+    assert flat[1].meta["val"].dtype == torch.float32
+
+
+def test_compile_fullgraph_on_cpu_matches_eager():
+    """The op inside torch.compile(fullgraph=True) (CPU implementation, AOT autograd tracing
+    through the fake implementation, static and dynamic shapes)."""
+    q, kv, idx = make_inputs(s_q=6, h_q=32, s_kv=60, topk=16, seed=5)
+
+    def step(q, kv, idx):
+        out, ml, lse = torch.ops.tle.sparse_mla_fwd(q, kv, idx, 0.05)
+        return out.float().sum(-1), ml, lse
+
+    eager = step(q, kv, idx)
+    for dynamic in (False, True):
+        torch._dynamo.reset()
+        got = torch.compile(step, fullgraph=True, backend="aot_eager", dynamic=dynamic)(q, kv, idx)
+        for a, b in zip(got, eager):
+            assert torch.equal(a, b)
+
+
+# --------------------------------------------------------------------------------------------------
+# no backward
+# --------------------------------------------------------------------------------------------------
+def test_inputs_that_require_grad_are_refused():
+    q, kv, idx = make_inputs(seed=6)
+    sink = torch.zeros(16)
+    for args in ((q.requires_grad_(), kv, idx, 0.1), (q.detach(), kv.requires_grad_(), idx, 0.1),
+                 (q.detach(), kv.detach(), idx, 0.1, 512, sink.requires_grad_())):
+        with pytest.raises(RuntimeError, match="has no backward"):
+            OP(*args)
+        with torch.no_grad():
+            out = OP(*args)  # fine without grad mode
+        assert not any(t.requires_grad for t in out)
+    qg = q.detach().requires_grad_()
+
+    def step(q):
+        return OP(q, kv.detach(), idx, 0.1)[0]
+
+    with pytest.raises(Exception, match="has no backward"):  # at trace time, through the fake
+        torch.compile(step, backend="aot_eager", fullgraph=True)(qg)
+
+
+# --------------------------------------------------------------------------------------------------
+# kernel choice
+# --------------------------------------------------------------------------------------------------
+def _meta(h_q, d_qk=576, dtype=torch.bfloat16, topk=2048):
+    q = torch.empty(4096, h_q, d_qk, dtype=dtype, device="meta")
+    kv = torch.empty(65536, 1, d_qk, dtype=dtype, device="meta")
+    idx = torch.empty(4096, 1, topk, dtype=torch.int32, device="meta")
+    return q, kv, idx
+
+
+@pytest.mark.parametrize("h_q, kw, expected", [
+    (128, dict(backend="tle"), ("ws", 128)),
+    (64, dict(backend="tle"), ("ws", 64)),
+    (192, dict(backend="tle"), ("ws", 192)),
+    (128, dict(backend="triton"), ("tl", 128)),  # TLE off: the plain kernel
+    (48, dict(backend="tle"), ("ws", 64)),  # padded with zero heads to 64
+    (32, dict(backend="tle"), ("ws", 64)),
+    (80, dict(backend="tle"), ("ws", 128)),
+    (16, dict(backend="tle"), ("tl", 16)),  # 16-head plain blocks beat padding (measured)
+    (128, dict(backend="tle", kernel="tl"), ("tl", 128)),
+    (128, dict(backend="triton", kernel="ws"), ("ws", 128)),  # explicit: Gluon kernel, stock Triton
+    (128, dict(backend="tle", config="64,32,8,2"), ("tl", 128)),  # a plain-kernel config
+    (32, dict(backend="tle", config="64,64,8,2"), ("ws", 64)),
+    (128, dict(backend="tle", capability=(10, 0)), ("tl", 128)),
+    (128, dict(backend="tle", capability=(8, 0)), ("tl", 128)),
+    (128, dict(backend="tle", d_qk=512), ("ws", 128)),
+    (128, dict(backend="tle", dtype=torch.float16), ("ws", 128)),
+])
+def test_kernel_choice(h_q, kw, expected):
+    kw = dict(kw)
+    q, kv, idx = _meta(h_q, kw.pop("d_qk", 576), kw.pop("dtype", torch.bfloat16))
+    choice = select_kernel(q, kv, idx, **kw)
+    assert (choice.kernel, choice.launch_h_q) == expected, choice
+    assert choice.fallback is False
+    if choice.kernel == "tl":
+        assert isinstance(choice.config, SparseMLAConfig)
+        if kw.get("kernel") is None:
+            assert choice.reason  # the automatic choice says why it is not the ws kernel
+    else:
+        assert choice.config is None and choice.reason is None
+
+
+def test_kernel_choice_follows_tle_state():
+    q, kv, idx = _meta(128)
+    with tle.enabled(False):
+        assert select_kernel(q, kv, idx).kernel == "tl"
+    if tle.is_enabled():
+        assert select_kernel(q, kv, idx).kernel == "ws"
+
+
+def test_explicit_ws_refuses_what_it_cannot_compute():
+    with pytest.raises(ValueError, match="h_q = 48 is not a multiple of 64"):
+        select_kernel(*_meta(48), kernel="ws")
+    with pytest.raises(ValueError, match="64 heads x 64 rows"):
+        select_kernel(*_meta(128), kernel="ws", config=SparseMLAConfig(64, 32, 8, 2))
+    with pytest.raises(ValueError, match="sm_100"):
+        select_kernel(*_meta(128), kernel="ws", capability=(10, 0))
+    with pytest.raises(ValueError, match="kernel must be"):
+        select_kernel(*_meta(128), kernel="fast")
+    with pytest.raises(ValueError, match="backend must be"):
+        select_kernel(*_meta(128), backend="cuda")
+    assert select_kernel(*_meta(128), backend="tle", config=SparseMLAConfig(64, 32, 8, 2)).kernel == "tl"
+
+
+def test_triton_without_the_ws_kernel_falls_back(monkeypatch):
+    """When the kernel module says this Triton cannot build it, the automatic choice is the plain
+    kernel, marked as a fallback (the op warns once, or raises with TLE_STRICT=1); explicit ws raises."""
+    monkeypatch.setattr(sm, "ws_runtime_reason", lambda: "triton 9.9's Gluon lacks language.async_load")
+    choice = select_kernel(*_meta(128), backend="tle")
+    assert choice == KernelChoice("tl", 128, SparseMLAConfig(64, 64, 8, 2),
+                                  "triton 9.9's Gluon lacks language.async_load", True)
+    assert select_kernel(*_meta(16), backend="tle").fallback is False  # plain by rule, not by fallback
+    with pytest.raises(RuntimeError, match="cannot be built here: triton 9.9"):
+        select_kernel(*_meta(128), kernel="ws")
+
+
+def test_installed_triton_builds_the_ws_kernel():
+    assert sm.ws_runtime_reason() is None
+
+
+# --------------------------------------------------------------------------------------------------
+# the ws kernel failing to compile: one warning, the plain kernel (strict / explicit: raise)
+# --------------------------------------------------------------------------------------------------
+class _BrokenLaunch:
+    kernel = "ws"
+
+    def __init__(self, dtype=torch.bfloat16, error=True):
+        self.dtype, self.error, self.compiles = dtype, error, 0
+
+    def specialization(self):
+        return ("ws", torch.device("cuda", 0), self.dtype, 64, False, False, False)
+
+    def compile(self):
+        self.compiles += 1
+        if self.error:
+            raise AttributeError("module 'triton.experimental.gluon' has no attribute 'warp_specialize'")
+
+        class Built:  # what a warmup returns, as far as the kernel module's verdict looks
+            n_spills = 24
+
+        return Built()
+
+
+def test_ws_compile_failure_falls_back_with_one_warning(fresh_op_state, monkeypatch):
+    monkeypatch.delenv("TLE_STRICT", raising=False)
+    launch = _BrokenLaunch()
+    with pytest.warns(TLEWarning, match="failed to compile .*AttributeError.*plain kernel"):
+        assert sm.compile_or_fallback(launch, explicit=False) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no second warning, no second compile attempt
+        assert sm.compile_or_fallback(launch, explicit=False) is None
+    assert launch.compiles == 1
+
+
+def test_ws_compile_failure_raises_when_strict_or_explicit(fresh_op_state, monkeypatch):
+    monkeypatch.delenv("TLE_STRICT", raising=False)
+    with pytest.raises(RuntimeError, match="failed to compile"):
+        sm.compile_or_fallback(_BrokenLaunch(), explicit=True)
+    monkeypatch.setenv("TLE_STRICT", "1")
+    with pytest.raises(RuntimeError, match="failed to compile"):
+        sm.compile_or_fallback(_BrokenLaunch(torch.float16), explicit=False)
+
+
+def test_ws_binary_that_spills_falls_back(fresh_op_state, monkeypatch):
+    monkeypatch.delenv("TLE_STRICT", raising=False)
+    with pytest.warns(TLEWarning, match=r"is not usable here \(.*spills \(24 bytes"):
+        assert sm.compile_or_fallback(_BrokenLaunch(error=False), explicit=False) is None
+
+
+# --------------------------------------------------------------------------------------------------
+# the op's cached launch replays what Triton's binder would pass
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("kernel,h_q,extras", [("tl", 48, False), ("tl", 16, True), ("ws", 128, False),
+                                               ("ws", 64, True)])
+def test_positional_arguments_match_tritons_binder(kernel, h_q, extras):
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler.compiler import make_backend
+    from triton.runtime.jit import create_function_from_signature
+
+    q, kv, idx = _meta(h_q)
+    sink = torch.empty(h_q, device="meta") if extras else None
+    tlen = torch.empty(4096, dtype=torch.int32, device="meta") if extras else None
+    prob = sm.validate_sparse_mla_inputs(q, kv, idx, 0.1, 512, sink, tlen)
+    out, ml, lse = allocate_outputs(prob, q)
+    launch = make_launch(prob, q, kv, idx, sink, tlen, out, ml, lse, kernel=kernel, num_sms=132)
+    fn = launch.fn
+    binder = create_function_from_signature(fn.signature, fn.params, make_backend(GPUTarget("cuda", 90, 32)))
+    bound, _, _ = binder(**launch.kwargs, **launch.options)
+    positional = launch.positional()
+    assert len(positional) == len(bound) == len(fn.params)
+    assert all(a is b or a == b for a, b in zip(positional, bound.values()))
+    assert positional[:8] == [q, kv, idx, sink, tlen, out, ml, lse]
+    assert fn.arg_names.index("qk_scale_log2") < len(positional)
+    if kernel == "ws":
+        assert launch.grid == (132,) and launch.kwargs["num_tiles"] == 4096 * h_q // 64
+
+
+# --------------------------------------------------------------------------------------------------
+# tle.ops.aot: any kernel, ahead of time
+# --------------------------------------------------------------------------------------------------
+@triton.jit
+def _scale_kernel(x_ptr, y_ptr, n, alpha, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(y_ptr + offs, tl.load(x_ptr + offs, mask=offs < n) * alpha, mask=offs < n)
+
+
+def test_aot_helper_specializes_like_the_jit():
+    from tle.ops import aot
+
+    x = torch.empty(4096, device="meta")
+    src, options = aot.kernel_source(_scale_kernel, dict(x_ptr=x, y_ptr=x, n=4096, alpha=2.0, BLOCK=128),
+                                     options=dict(num_warps=2))
+    assert src.signature["x_ptr"] == "*fp32" and src.signature["n"] == "i32" and src.signature["alpha"] == "fp32"
+    assert src.signature["BLOCK"] == "constexpr" and options["num_warps"] == 2
+    divisible = {path for path, attrs in src.attrs.items() if ["tt.divisibility", 16] in attrs}
+    assert {(0,), (1,), (2,)} <= divisible  # aligned pointers, n % 16 == 0
+    src17, _ = aot.kernel_source(_scale_kernel, dict(x_ptr=x, y_ptr=x, n=17, alpha=2.0, BLOCK=128))
+    assert (2,) not in {p for p, a in src17.attrs.items() if ["tt.divisibility", 16] in a}
+    compiled = aot.compile_kernel(_scale_kernel, dict(x_ptr=x, y_ptr=x, n=4096, alpha=2.0, BLOCK=128))
+    assert "_scale_kernel" in compiled.asm["ptx"] and ".target sm_90a" in compiled.asm["ptx"]
+
+
+def test_aot_helper_builds_gluon_sources():
+    from triton.experimental.gluon._runtime import GluonASTSource
+
+    q, kv, idx = _meta(128)
+    src, options = tle.ops.kernel_source(q, kv, idx, 0.1, kernel="ws")
+    assert isinstance(src, GluonASTSource) and options["num_warps"] == 4
+    with pytest.raises(ValueError, match="multiple of 64"):
+        tle.ops.kernel_source(*_meta(48), 0.1, kernel="ws")
