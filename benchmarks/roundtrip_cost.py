@@ -35,7 +35,7 @@ from triton import knobs  # noqa: E402
 from triton.backends.compiler import GPUTarget  # noqa: E402
 
 import tle  # noqa: E402,F401  (installs the hook)
-from tle import _native, hook, ttgir_text  # noqa: E402
+from tle import _native, ttgir_text  # noqa: E402
 from tle import config as tle_config  # noqa: E402
 
 TARGET = GPUTarget("cuda", 90, 32)
