@@ -1,17 +1,18 @@
 """FlashMLA as a benchmark provider: loading its builds, and the padding a FlashMLA user pays.
 
-Two builds are known (see ../shared/anchors/flashmla-sm90/README.md in the project's notes):
+Two builds are known:
 
-* the source build ``flash_mla_sm90_src.so`` (upstream sources and flags, the strongest anchor): a
-  CPython extension module exposing ``sparse_prefill_fwd(q, kv, indices, sm_scale, d_v, attn_sink,
-  topk_length) -> (out, max_logits, lse)``, loaded by file path;
+* the source build ``flash_mla_sm90_src.so`` (FlashMLA's SM90 sparse prefill from upstream sources
+  with upstream's flags, --use_fast_math included: the strongest anchor), a CPython extension
+  module exposing ``sparse_prefill_fwd(q, kv, indices, sm_scale, d_v, attn_sink, topk_length) ->
+  (out, max_logits, lse)``, loaded by file path;
 * the op library inside the vllm 0.24.0 wheel (``_flashmla_C.abi3.so``), which registers
   ``torch.ops._flashmla_C.sparse_prefill_fwd`` (weaker: built without --use_fast_math).
 
 FlashMLA's sparse prefill takes h_q in {64, 128}, topk a multiple of 128, h_kv = 1 and no batch
-dimension. :func:`padded_call` pads q's heads (and attn_sink) with zeros and the index lists with
--1 (an invalid index contributes nothing) and returns views of the real heads: these copies run
-inside the timed call, because a caller with 16 or 32 heads per GPU has to make them.
+dimension. :func:`padded_call` pads q's heads with zeros (attn_sink with -inf: no sink) and the
+index lists with -1 (an invalid index contributes nothing) and returns views of the real heads:
+these copies run inside the timed call, because a caller with 16 or 32 heads per GPU makes them.
 """
 from __future__ import annotations
 

@@ -18,14 +18,14 @@ Providers:
 FlashMLA takes h_q in {64, 128} and topk % 128 == 0: its heads are padded with zeros and its index
 lists with -1 inside the timed call (the copies a FlashMLA user makes).
 
-Method (docs: /work/.library/device/METHOD.md): every point runs --rounds interleaved rounds; each
-round draws fresh random inputs (q, kv = randn / 10; indices = torch.topk of random scores),
-checks every provider against the fp32 reference (||out - ref|| / ||ref|| < 1e-2, |lse - ref| <
-1e-3; a provider that fails is not timed at that point), then times all providers in a shuffled
-order with triton.testing.do_bench (L2 flushed per call, median). Reported: the median over rounds,
-min / max over rounds, TFLOPs by FlashMLA's count (2 * h_q * (d_qk + d_v) per counted index
-entry: the useful work, padding excluded), vs_X = time(X) / time(provider) (> 1: faster than X),
-and the first call's time (with a cold Triton cache: the compile time of that specialization).
+Method: every point runs --rounds interleaved rounds; each round draws fresh random inputs (q, kv =
+randn / 10; indices = torch.topk of random scores), checks every provider against the fp32
+reference (||out - ref|| / ||ref|| < 1e-2, |lse - ref| < 1e-3; a provider that fails is not timed
+at that point), then times all providers in a shuffled order with triton.testing.do_bench (L2
+flushed per call, median). Reported: the median over rounds, min / max over rounds, TFLOPs by
+FlashMLA's count (2 * h_q * (d_qk + d_v) per counted index entry: the useful work, padding
+excluded), vs_X = time(X) / time(provider) (> 1: faster than X), and the first call's time (with a
+cold Triton cache: the compile time of that specialization).
 """
 from __future__ import annotations
 
@@ -294,7 +294,7 @@ def tune(point: Point, dtype, seed, warmup, rep) -> tuple:
 
 
 def measure_ceilings(warmup: float, rep: float, *, device="cuda", n: int = 8192, copy_elems: int = 1 << 29) -> dict:
-    """The two ceilings of the device, measured (METHOD.md): a bf16 n^3 matrix product through
+    """The two ceilings of the device, measured rather than taken from a datasheet: a bf16 n^3 matrix product through
     torch on random data, and a device-to-device copy of copy_elems bf16 (bytes read + written)."""
     import torch
 
