@@ -12,7 +12,7 @@
 # is reported in the table's header and its provider skipped).
 # BENCH ARGS go to the benchmark (e.g. --only 'h_q=32', --rounds 7, --suite sweep).
 # Environment: OUT (default bench-results), PYTHON (default python3), TLE_COMMIT (recorded in the
-# results; default `git rev-parse` when a repository is there).
+# results; default `git rev-parse` when a repository is there), TIME_LIMIT (seconds, default 540).
 # Writes $OUT/sparse_mla-<suite>-triton<version>.{json,csv,png,log} (4 files; the device tool
 # brings back 8) and prints the summary table last. Exit status: the benchmark's (1: a provider
 # failed its reference check somewhere; 2: nothing could run).
@@ -68,6 +68,9 @@ echo "flashmla (source build): ${src:-none}; flashmla_vllm: ${lib:-none}; commit
 cmd=("$py" -m tle.bench sparse-mla --suite "$suite" --out "$out")
 [ -n "$src" ] && cmd+=(--flashmla-src "$src")
 [ -n "$lib" ] && cmd+=(--flashmla-lib "$lib")
+# The device tool stops a command at 600 s: start no point that would end after 540 s of the run
+# (a --time-limit among the arguments wins), so the outputs and the table always come back.
+case " ${args[*]} " in *" --time-limit"*) ;; *) cmd+=(--time-limit "${TIME_LIMIT:-540}") ;; esac
 cmd+=("${args[@]}")
 echo "+ ${cmd[*]}" | tee "$log"
 start=$(date +%s)

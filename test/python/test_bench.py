@@ -470,6 +470,20 @@ def test_results_of_a_round_stay_alive_until_its_checks_end(tmp_path, cpu_driver
     assert rc == 0 and alive_at_call[:3] == [True, True, True]
 
 
+def test_time_limit_stops_before_a_point_that_would_overrun(tmp_path, cpu_driver, capsys):
+    mods = "tle_test_bench_providers"
+    rc = main(["sparse-mla", "--s-q", "2", "--h-q", "16", "--topk", "8", "--s-kv", "32,64,128", "--rounds", "1",
+               "--time-limit", "0.0001", "--no-ceilings", "--out", str(tmp_path), "--providers", f"{mods}:good"])
+    assert rc == 0
+    data = json.loads(next(tmp_path.glob("*.json")).read_text())
+    assert [r["s_kv"] for r in data["results"]] == [32] and not data["complete"] and data["points_run"] == 1
+    assert any("2 points not run" in n for n in data["notes"])
+    capsys.readouterr()
+    assert main(["sparse-mla", "--show", str(next(tmp_path.glob("*.json")))]) == 0
+    shown = capsys.readouterr().out
+    assert "incomplete run: 1 of 3 points" in shown and "points not run" in shown
+
+
 def test_ceilings_formulas(cpu_driver):
     c = bench.measure_ceilings(1, 1, device="cpu", n=64, copy_elems=1 << 20)  # every sample 2 ms
     assert c["bf16_gemm_tflops"] == pytest.approx(2 * 64 ** 3 / 2e-3 / 1e12)

@@ -127,6 +127,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"sweep s_kv {','.join(map(str, QUICK_S_KV))}, 3 rounds, shorter timing (unless given)")
     g.add_argument("--no-ceilings", action="store_true",
                    help="skip measuring the device's bf16 GEMM rate and copy bandwidth before the points")
+    g.add_argument("--time-limit", type=float, default=None, metavar="S",
+                   help="start no point that would end past S seconds of the run (estimated from the "
+                        "points so far); the outputs then say which points were not run")
     g.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
     g.add_argument("--out", default="bench-results", help="output directory (default bench-results/)")
 
@@ -513,6 +516,8 @@ def show(path: str) -> int:
         print(line)
     for line in meta.get("compile", []):
         print(line)
+    for line in meta.get("notes", []):
+        print(f"note: {line}")
     print(report.summary_table(rows))
     print(report.verdict(rows))
     return 0
@@ -629,22 +634,30 @@ def run(args) -> int:
         meta["providers"] = {p.name: {"config": p.config, "notes": p.notes} for p in providers}
         meta["compile"] = report.compile_summary(rows)
         meta["wall_s"] = time.perf_counter() - t_start
-        meta["complete"] = final
+        meta["complete"] = final and len({r["point"] for r in rows}) == len(points)
         written = [report.write_csv(out_dir / f"{stem}.csv", rows)]
         png = report.plot(out_dir / f"{stem}.png", rows, meta, log) if final else None  # may add a note
         written.append(report.write_json(out_dir / f"{stem}.json", rows, meta))
         return written + ([png] if png is not None else [])
 
-    rows = []
+    rows, point_s = [], []
     for i, point in enumerate(points):
+        elapsed = time.perf_counter() - t_start
+        if args.time_limit is not None and point_s and elapsed + max(point_s) > args.time_limit:
+            left = [p.label for p in points[i:]]
+            notes.append(f"time limit {args.time_limit:.0f} s: {len(left)} points not run ({', '.join(left)})")
+            log(notes[-1])
+            break
         t0 = time.perf_counter()
         rows += measure_point(point, providers, dtype=dtype, rounds=timing["rounds"], check_rounds=check_rounds,
                               warmup=timing["warmup"], rep=timing["rep"], seed=args.seed)
         done = {r["provider"]: r for r in rows if r["point"] == point.label}
         brief = ", ".join(f"{n} {d['ms']:.3f}" if d.get("ms") else f"{n} {d['status'][:40]}" for n, d in done.items())
-        log(f"[{i + 1}/{len(points)}] {point.label} ({time.perf_counter() - t0:.1f} s): {brief}")
+        point_s.append(time.perf_counter() - t0)
+        log(f"[{i + 1}/{len(points)}] {point.label} ({point_s[-1]:.1f} s): {brief}")
         if i + 1 < len(points):
             save(rows, final=False)
+    meta["points_run"] = len(point_s)
     written = save(rows, final=True)
     failed = [r for r in rows if r["status"].startswith(("check failed", "error"))]
     log("wrote " + ", ".join(str(w) for w in written))
