@@ -1,6 +1,8 @@
 """tle.gluon building blocks, compiled on the CPU for sm_90: each helper must lower to the
 instructions its contract names (the GPU behaviour is covered by the sparse MLA GPU tests)."""
 import re
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +25,9 @@ from tle.gluon import (  # noqa: E402
     signal,
     wait_async_tile,
 )
+
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "kernels"))
 
 
 def _compile(fn, signature, constexprs=None, num_warps=4):
@@ -151,3 +156,83 @@ def test_ptxas_is_the_one_triton_runs():
         pytest.skip("triton without ptxas")
     expected = "ptxas" if compat.TRITON_VERSION < (3, 9) else "ptxas-blackwell"
     assert path.rsplit("/", 1)[-1] == expected
+
+
+# --------------------------------------------------------------------------------------------------
+# examples/kernels/gluon_row_handoff.py: the sparse MLA kernel's row hand-off, for compute-sanitizer
+# --------------------------------------------------------------------------------------------------
+_SYNC = re.compile(r"^\s*(@!?%p\d+\s+)?(bar\.|barrier\.|mbarrier\.|fence\.|st\.shared|ld\.shared)")
+
+
+def _row_handoff_sync(mode):
+    import gluon_row_handoff as rh
+
+    src, options = rh.make_source(mode)
+    ptx = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=options).asm["ptx"]
+    return [line.strip() for line in ptx.splitlines() if _SYNC.match(line)]
+
+
+def test_row_handoff_example_lowers_like_the_kernels_epilogue():
+    """The sanitizer's minimal kernel must be the kernel's pattern, or its verdict says nothing
+    about the kernel: stores, the partition's bar.sync, one thread's mbarrier arrive on one side;
+    every thread's try_wait, then the loads, on the other (as test_sparse_mla_ws_ptx checks)."""
+    import gluon_row_handoff as rh
+
+    sync = _row_handoff_sync(rh.MBARRIER)
+    arrives = [i for i, line in enumerate(sync) if re.search(r"mbarrier\.arrive\.shared::cta\.b64 _", line)]
+    waits = [i for i, line in enumerate(sync) if "mbarrier.try_wait" in line]
+    assert len(arrives) == 2 and len(waits) == 2  # A -> B and B -> A
+    for i in arrives:
+        assert re.fullmatch(r"bar\.sync\s+\d+, 128;", sync[i - 1])
+        assert any(line.startswith("st.shared") for line in sync[i - 4:i])
+    for i in waits:
+        assert sync[i + 1].startswith("ld.shared")
+    named = _row_handoff_sync(rh.NAMED)
+    assert not any("mbarrier.try_wait" in line or "mbarrier.arrive" in line for line in named)
+    for bar_id in (12, 13):
+        assert f"bar.arrive {bar_id}, 256;" in named and f"bar.sync {bar_id}, 256;" in named
+    racy = _row_handoff_sync(rh.RACY)
+    assert not any(re.search(r"mbarrier\.(try_wait|arrive)|bar\.arrive|bar\.sync 1[23]", line) for line in racy)
+
+
+@pytest.mark.gpu
+def test_row_handoff_example_exchanges_every_round():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available() or torch.cuda.get_device_capability() < (9, 0):
+        pytest.skip("needs a Hopper GPU")
+    import gluon_row_handoff as rh
+
+    for mode in (rh.MBARRIER, rh.NAMED):
+        out, want = rh.run(mode, rounds=64, ctas=4)
+        assert torch.equal(out, want), mode
+
+
+def test_sanitizer_log_summary(tmp_path):
+    """scripts/sanitize_gpu.sh reads compute-sanitizer's logs through test/gpu/sanitize_cases.py:
+    the closing summary, and racecheck's two-line reports grouped by source location."""
+    import subprocess
+
+    log = tmp_path / "racecheck.log"
+    log.write_text(
+        "========= COMPUTE-SANITIZER\n"
+        "========= Warning: Race reported between Write access at sparse_mla_ws_kernel+0x1a30 in "
+        "/x/stage/tle/gluon/handoff.py:60\n"
+        "=========     and Read access at sparse_mla_ws_kernel+0x3b40 in /x/stage/tle/gluon/handoff.py:69"
+        " [512 hazards]\n"
+        "=========\n"
+        "========= Warning: Race reported between Write access at sparse_mla_ws_kernel+0x1a30 in "
+        "/x/stage/tle/gluon/handoff.py:60\n"
+        "=========     and Read access at sparse_mla_ws_kernel+0x3b60 in /x/stage/tle/gluon/handoff.py:69"
+        " [128 hazards]\n"
+        "========= Error: Race reported between Write access at sparse_mla_ws_kernel+0x100\n"
+        "=========     and Write access at sparse_mla_ws_kernel+0x180 [6 hazards]\n"
+        "========= RACECHECK SUMMARY: 3 hazards displayed (1 error, 2 warnings)\n")
+    races = tmp_path / "races.txt"
+    driver = Path(__file__).resolve().parents[2] / "test" / "gpu" / "sanitize_cases.py"
+    proc = subprocess.run([sys.executable, str(driver), "summarize", str(log), str(races)], capture_output=True,
+                          text=True, check=True)
+    assert proc.stdout.strip() == "3 hazards displayed (1 error, 2 warnings)"
+    assert races.read_text().splitlines() == [
+        "    warning Write@handoff.py:60 <-> Read@handoff.py:69  (2 reports, 640 hazards)",
+        "    error   Write@sparse_mla_ws_kernel+0x100 <-> Write@sparse_mla_ws_kernel+0x180  (1 reports, 6 hazards)",
+    ]

@@ -49,7 +49,6 @@ from tle.gluon import (
     loop_variant,
     named_barrier_arrive,
     named_barrier_sync,
-    publish_for_wgmma,
     publish_rows,
     receive_rows,
     signal,
