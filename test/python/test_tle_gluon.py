@@ -207,6 +207,7 @@ def test_row_handoff_example_exchanges_every_round():
         assert torch.equal(out, want), mode
 
 
+@pytest.mark.triton_independent
 def test_sanitizer_log_summary(tmp_path):
     """scripts/sanitize_gpu.sh reads compute-sanitizer's logs through test/gpu/sanitize_cases.py:
     the closing summary, and racecheck's two-line reports grouped by source location."""
