@@ -394,3 +394,153 @@ def test_aot_helper_builds_gluon_sources():
     assert isinstance(src, GluonASTSource) and options["num_warps"] == 4
     with pytest.raises(ValueError, match="multiple of 64"):
         tle.ops.kernel_source(*_meta(48), 0.1, kernel="ws")
+
+
+# --------------------------------------------------------------------------------------------------
+# the CUDA implementation's cached launches, driven on the CPU with a recording kernel that computes
+# the reference from exactly the arguments it is handed
+# --------------------------------------------------------------------------------------------------
+class _RecordingKernel:
+    """Stands in for a JIT kernel: same parameters; a launch checks the arguments against the
+    tensors it receives and writes the fp32 reference computed from them into the outputs."""
+
+    def __init__(self, real):
+        self.arg_names, self.params = real.arg_names, real.params
+        self.compiles, self.fast, self.slow, self.with_runner = 0, 0, 0, True
+
+    def warmup(self, grid, **kwargs):
+        self.compiles += 1
+        kernel = self
+
+        class Compiled:
+            n_spills = 0
+
+            def __getitem__(self, launch_grid):
+                if not kernel.with_runner:
+                    raise AttributeError("this Triton's compiled kernels have no launcher")
+
+                def runner(*args, stream=None):
+                    assert stream == 1234 and launch_grid == grid
+                    kernel.fast += 1
+                    kernel.execute(args)
+                return runner
+
+        return Compiled()
+
+    def __getitem__(self, grid):
+        def launch(*args, **options):
+            self.slow += 1
+            self.execute(args)
+        return launch
+
+    def execute(self, args):
+        from tle.ops.sparse_mla_launch import POINTER_ARGS
+        from tle.ops.sparse_mla_validation import LOG2E
+
+        assert len(args) == len(self.params)
+        kw = dict(zip(self.arg_names, args))
+        q, kv, idx, sink, tlen, out, ml, lse = (kw[n] for n in POINTER_ARGS)
+        assert (kw["s_q"], kw["h_q"], kw["topk"]) == (q.shape[-3], q.shape[-2], idx.shape[-1])
+        assert (kw["stride_qs"], kw["stride_qh"]) == (q.stride(-3), q.stride(-2))
+        assert (kw["stride_kvs"], kw["stride_is"]) == (kv.stride(-3), idx.stride(-3))
+        assert (kw["stride_os"], kw["stride_oh"], kw["stride_ls"]) == (out.stride(-3), out.stride(-2), lse.stride(-2))
+        assert ml.stride() == lse.stride() and out.shape[-2] == q.shape[-2]
+        assert kw["HAS_SINK"] == (sink is not None) and kw["HAS_TOPK_LENGTH"] == (tlen is not None)
+        assert all(t is None or t.stride(-1) == 1 for t in (sink, tlen))
+        ref = sparse_mla_fwd_reference(q, kv, idx, kw["qk_scale_log2"] / LOG2E, 512, sink, tlen)
+        for dst, src in zip((out, ml, lse), ref):
+            dst.copy_(src)
+
+
+@pytest.fixture
+def recording_kernels(monkeypatch, fresh_op_state):
+    from tle.ops import sparse_mla_launch, sparse_mla_tl, sparse_mla_ws
+
+    kernels = {"tl": _RecordingKernel(sparse_mla_tl.sparse_mla_tl_kernel),
+               "ws": _RecordingKernel(sparse_mla_ws.sparse_mla_ws_kernel)}
+    monkeypatch.setattr(sparse_mla_launch, "_tl_kernel", lambda: kernels["tl"])
+    monkeypatch.setattr(sparse_mla_launch, "_ws_kernel", lambda: kernels["ws"])
+    monkeypatch.setattr(sm, "device_facts", lambda index: ((9, 0), 132))
+    monkeypatch.setattr(sm, "_stream_of", lambda: (lambda index: 1234))
+    guards = []
+
+    class Guard:
+        def __init__(self, index):
+            self.index = index
+
+        def __enter__(self):
+            guards.append(self.index)
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(torch.cuda, "device", Guard)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)  # never the CPU tensors' "device" -1
+    kernels["guards"] = guards
+    return kernels
+
+
+def _close(got, want):
+    for a, b in zip(got, want):
+        assert a.shape == b.shape and a.dtype == b.dtype and a.is_contiguous()
+        fin = torch.isfinite(b)
+        assert torch.equal(fin, torch.isfinite(a)) and torch.equal(a[~fin], b[~fin])
+        torch.testing.assert_close(a[fin].float(), b[fin].float(), atol=1e-2, rtol=1e-2)
+
+
+@pytest.mark.parametrize("kind", ["ws", "ws-padded-sink-topk_length", "tl-h16", "tl-batched-strided", "tl-triton",
+                                  "ws-misaligned-q"])
+@pytest.mark.parametrize("runner", [True, False], ids=["fast", "jit"])
+def test_cached_launch_replays_the_call(recording_kernels, kind, runner):
+    """Two calls of one signature with different data: one compile, two launches, each with that
+    call's tensors, strides and scale (the recording kernel checks them), giving that call's result;
+    padded heads are computed padded and returned sliced and contiguous."""
+    h_q = {"ws": 128, "ws-padded-sink-topk_length": 32, "tl-h16": 16, "tl-batched-strided": 16}.get(kind, 64)
+    batch = 2 if kind == "tl-batched-strided" else None
+    backend = "triton" if kind == "tl-triton" else "tle"
+    expect = kind.split("-")[0]
+    for k in ("tl", "ws"):
+        recording_kernels[k].with_runner = runner
+    results = []
+    for seed in (0, 1):
+        q, kv, idx = make_inputs(s_q=5, h_q=h_q, s_kv=60, topk=20, batch=batch, seed=seed)
+        extra = {}
+        if kind.startswith("ws-padded") or kind == "tl-batched-strided":
+            g = torch.Generator().manual_seed(seed)
+            extra["attn_sink"] = torch.randn(2 * h_q, generator=g)[::2]  # strided: copied per call
+            tlen = torch.randint(0, 21, (batch or 1, 5 * 2), generator=g).to(torch.int32)[:, ::2]
+            extra["topk_length"] = tlen if batch else tlen[0]
+        if kind == "ws-misaligned-q":
+            q = torch.cat([q.flatten(), q.flatten()[:1]])[1:].view(q.shape)  # storage offset: 2 bytes
+            assert q.data_ptr() % 16
+        scale = 0.05 + 0.01 * seed
+        got = sm._cuda_impl(q, kv, idx, scale, 512, extra.get("attn_sink"), extra.get("topk_length"), backend=backend)
+        results.append((got, sparse_mla_fwd_reference(q, kv, idx, scale, **extra, out_dtype=torch.bfloat16)))
+    kernel = recording_kernels[expect]
+    other = recording_kernels["ws" if expect == "tl" else "tl"]
+    assert kernel.compiles == 1 and other.compiles == 0
+    assert (kernel.fast, kernel.slow) == ((2, 0) if runner else (0, 2))
+    for got, want in results:
+        _close(got, want)
+    assert not torch.equal(results[0][0][0], results[1][0][0])
+    assert set(recording_kernels["guards"]) == {-1}  # every launch under the inputs' device
+
+
+def test_cached_launch_keys(recording_kernels):
+    """A new signature (shape, stride, TLE state) compiles again; the same one does not."""
+    q, kv, idx = make_inputs(s_q=4, h_q=64, s_kv=30, topk=8)
+    ws = recording_kernels["ws"]
+    sm._cuda_impl(q, kv, idx, 0.1)
+    sm._cuda_impl(q.clone(), kv.clone(), idx.clone(), 0.2)
+    assert ws.compiles == 1
+    sm._cuda_impl(q[:3], kv, idx[:3], 0.1)
+    assert ws.compiles == 2
+    wide = torch.zeros(4, 64, 640, dtype=q.dtype)[..., :576]
+    wide.copy_(q)
+    sm._cuda_impl(wide, kv, idx, 0.1)
+    assert ws.compiles == 3
+    with tle.enabled(False):
+        sm._cuda_impl(q, kv, idx, 0.1)
+    assert ws.compiles == 3 and recording_kernels["tl"].compiles == 1
+    with pytest.raises(ValueError, match="sm_scale = 3e\\+38 overflows float32"):
+        sm._cuda_impl(q, kv, idx, 3e38)  # the scale is checked per call, not cached

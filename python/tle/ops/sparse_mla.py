@@ -268,7 +268,7 @@ class _Plan:
     """Everything about a call that its signature decides, computed once: output layouts, the
     compiled kernel and its argument list with the tensors and the scale left to fill in."""
 
-    __slots__ = ("index", "device", "dtype", "out_shape", "stat_shape", "sink_copy", "tlen_copy", "pad",
+    __slots__ = ("index", "device", "dtype", "backend", "out_shape", "stat_shape", "sink_copy", "tlen_copy", "pad",
                  "runner", "fn", "grid", "options", "template", "scale_pos", "stream")
 
     def __call__(self, q, kv, indices, sm_scale, attn_sink, topk_length):
@@ -320,8 +320,9 @@ class _Plan:
     def _go(self, args):
         if self.runner is not None:
             self.runner(*args, stream=self.stream(self.index))
-        else:
-            self.fn[self.grid](*args, **self.options)
+        else:  # through the JIT, which binds the arguments again and compiles with TLE's state
+            with _tle_switch(self.backend):
+                self.fn[self.grid](*args, **self.options)
 
 
 _PLANS: dict = {}
@@ -379,11 +380,9 @@ def _cuda_impl(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_length=No
 
 
 def _build_plan(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, kernel, backend, config) -> _Plan:
-    prob = validate_sparse_mla_inputs(q, kv, indices, sm_scale, d_v, attn_sink, topk_length)
-    if q.device.type != "cuda":
-        raise ValueError(f"sparse_mla_fwd's CUDA implementation got inputs on {q.device}")
+    prob = validate_sparse_mla_inputs(q, kv, indices, sm_scale, d_v, attn_sink, topk_length)  # one device
     _check_options(kernel, backend)
-    index = q.device.index if q.device.index is not None else torch.cuda.current_device()
+    index = q.get_device()  # the dispatcher sends CUDA tensors here, always with an index
     capability, num_sms = device_facts(index)
     choice = _choose(prob, q.dtype, kernel, _tle_on(backend), _parse_config(config), capability)
     if choice.fallback:
@@ -393,7 +392,7 @@ def _build_plan(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, kernel, b
         _warn_once(f"runtime:{choice.reason}", f"{message}; running the plain kernel instead (TLE_STRICT=1 raises)")
 
     plan = _Plan()
-    plan.index, plan.device, plan.dtype = index, torch.device("cuda", index), q.dtype
+    plan.index, plan.device, plan.dtype, plan.backend = index, q.device, q.dtype, backend
     plan.out_shape = (*q.shape[:-1], prob.d_v)
     plan.stat_shape = tuple(q.shape[:-1])
     plan.sink_copy = attn_sink is not None and attn_sink.stride(-1) != 1
@@ -444,11 +443,16 @@ def _fast_runner(compiled, grid):
     stream; it keeps Triton's launch hooks (profilers) and its scratch allocation. The plan key
     holds everything the binder would look at (strides, alignment, TLE's cache identity)."""
     try:
-        from triton.runtime import driver
-
-        return compiled[grid], driver.active.get_current_stream
+        return compiled[grid], _stream_of()
     except Exception:  # noqa: BLE001 - fall back to the JIT's own launch path
         return None, None
+
+
+def _stream_of():
+    """Triton's ``device index -> current raw stream`` (the stream its own launches use)."""
+    from triton.runtime import driver
+
+    return driver.active.get_current_stream
 
 
 # --------------------------------------------------------------------------------------------------
