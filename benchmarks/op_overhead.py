@@ -1,0 +1,147 @@
+"""Per-call host (CPU) time of the sparse MLA op against FlashMLA's, eager, at small and large s_q.
+
+    python benchmarks/op_overhead.py                       # TLE only
+    TLE_FLASHMLA_LIB=/path/flash_mla_sm90_src.so python benchmarks/op_overhead.py [--json out.json]
+
+What is measured: the wall time of ``--calls`` back-to-back calls issued from Python without
+synchronizing, divided by the count: the time the host spends per call (argument handling, output
+allocation, the launch) while the GPU works through the queue. Median of ``--repeats`` rounds
+after warm-up; every provider is checked against the fp32 reference first. The target (issue
+14): TLE's call path adds at most 10 us over FlashMLA's at small s_q.
+
+Rows: ``tle.ops.sparse_mla_fwd`` (the Python entry point), ``torch.ops.tle.sparse_mla_fwd`` (the
+registered op, as torch.compile / an engine calls it), ``tle.flash_mla`` (the drop-in), FlashMLA's
+``sparse_prefill_fwd``; and, to show where TLE's time goes, the op's CUDA implementation called
+directly (no dispatcher) and three bare ``torch.empty`` output allocations.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+_REPO = Path(__file__).resolve().parents[1]
+try:
+    import tle.ops  # noqa: F401
+except ImportError:
+    sys.path.insert(0, str(_REPO / "python"))
+
+import tle  # noqa: E402
+from tle.flash_mla import flash_mla_sparse_fwd  # noqa: E402
+from tle.ops import select_kernel, sparse_mla_fwd, sparse_mla_fwd_reference  # noqa: E402
+from tle.ops import sparse_mla as sm  # noqa: E402
+
+
+def load_flashmla(path):
+    spec = importlib.util.spec_from_file_location("flash_mla_sm90_src", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.sparse_prefill_fwd
+
+
+def make_inputs(s_q, h_q, s_kv, topk, d_qk, extras, seed=0):
+    g = torch.Generator(device="cuda").manual_seed(seed)
+    q = (torch.randn(s_q, h_q, d_qk, generator=g, device="cuda") / 10).to(torch.bfloat16)
+    kv = (torch.randn(s_kv, 1, d_qk, generator=g, device="cuda") / 10).to(torch.bfloat16)
+    idx = torch.rand(s_q, s_kv, generator=g, device="cuda").topk(topk, dim=-1).indices.to(torch.int32)[:, None, :]
+    sink = (torch.randn(h_q, generator=g, device="cuda") + 3) if extras else None
+    tlen = torch.randint(topk // 2, topk + 1, (s_q,), generator=g, device="cuda").to(torch.int32) if extras else None
+    return q, kv, idx.contiguous(), d_qk ** -0.5, sink, tlen
+
+
+def host_us_per_call(fn, calls, repeats):
+    for _ in range(3):
+        fn()
+    torch.cuda.synchronize()
+    rounds = []
+    for _ in range(repeats):
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        t1 = time.perf_counter()
+        torch.cuda.synchronize()
+        rounds.append((t1 - t0) / calls * 1e6)
+    return statistics.median(rounds), min(rounds)
+
+
+def check(name, got, ref):
+    out, ml, lse = got
+    rel = ((out.float() - ref[0]).norm() / ref[0].norm().clamp_min(1e-30)).item()
+    fin = torch.isfinite(ref[2])
+    lse_err = (lse[fin] - ref[2][fin]).abs().max().item() if fin.any() else 0.0
+    if not (rel < 1e-2 and lse_err < 1e-3):
+        raise SystemExit(f"{name}: check against the fp32 reference failed (out rel {rel:.3e}, lse {lse_err:.3e})")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--s-q", default="1,16,64,4096")
+    p.add_argument("--h-q", type=int, default=128)
+    p.add_argument("--s-kv", type=int, default=8192)
+    p.add_argument("--topk", type=int, default=2048)
+    p.add_argument("--d-qk", type=int, default=576)
+    p.add_argument("--extras", action="store_true", help="also pass attn_sink and topk_length")
+    p.add_argument("--calls", type=int, default=200)
+    p.add_argument("--repeats", type=int, default=9)
+    p.add_argument("--json", help="write the rows here")
+    args = p.parse_args(argv)
+    if not torch.cuda.is_available():
+        print("needs a CUDA GPU", file=sys.stderr)
+        return 2
+    lib = os.environ.get("TLE_FLASHMLA_LIB")
+    flashmla = load_flashmla(lib) if lib else None
+
+    print(f"# {torch.cuda.get_device_name()}, torch {torch.__version__}, triton {__import__('triton').__version__}, "
+          f"TLE enabled: {tle.is_enabled()}; h_q {args.h_q}, s_kv {args.s_kv}, topk {args.topk}, d_qk {args.d_qk}, "
+          f"extras: {args.extras}; {args.calls} calls x {args.repeats} rounds, median (min) us per call")
+    rows = []
+    header = f"{'s_q':>6} {'kernel':>10} {'provider':<34} {'us/call':>9} {'min':>8} {'vs FlashMLA':>12}"
+    print(header)
+    print("-" * len(header))
+    for s_q in (int(x) for x in args.s_q.split(",")):
+        q, kv, idx, scale, sink, tlen = make_inputs(s_q, args.h_q, args.s_kv, args.topk, args.d_qk, args.extras)
+        choice = select_kernel(q, kv, idx, 512, sink, tlen)
+        kernel = f"{choice.kernel}" + (f"/{choice.launch_h_q}" if choice.launch_h_q != args.h_q else "")
+        ref = sparse_mla_fwd_reference(q, kv, idx, scale, 512, sink, tlen)
+        op = torch.ops.tle.sparse_mla_fwd.default
+        providers = {
+            "tle.ops.sparse_mla_fwd": lambda: sparse_mla_fwd(q, kv, idx, scale, 512, sink, tlen),
+            "torch.ops.tle.sparse_mla_fwd": lambda: op(q, kv, idx, scale, 512, sink, tlen),
+            "tle.flash_mla.flash_mla_sparse_fwd": lambda: flash_mla_sparse_fwd(q, kv, idx, scale, 512, sink, tlen),
+            "  (op's CUDA impl, no dispatcher)": lambda: sm._cuda_impl(q, kv, idx, scale, 512, sink, tlen),
+            "  (3 x torch.empty of the outputs)": lambda: (
+                torch.empty((s_q, args.h_q, 512), dtype=torch.bfloat16, device="cuda"),
+                torch.empty((s_q, args.h_q), dtype=torch.float32, device="cuda"),
+                torch.empty((s_q, args.h_q), dtype=torch.float32, device="cuda")),
+        }
+        if flashmla is not None:
+            providers["FlashMLA sparse_prefill_fwd"] = lambda: flashmla(q, kv, idx, scale, 512, sink, tlen)
+        for name in ("tle.ops.sparse_mla_fwd", "torch.ops.tle.sparse_mla_fwd", "tle.flash_mla.flash_mla_sparse_fwd",
+                     "FlashMLA sparse_prefill_fwd"):
+            if name in providers:
+                check(name, tuple(providers[name]()), ref)
+        del ref
+        timed = {name: host_us_per_call(fn, args.calls, args.repeats) for name, fn in providers.items()}
+        base = timed.get("FlashMLA sparse_prefill_fwd")
+        for name, (med, lo) in timed.items():
+            delta = f"{med - base[0]:+.1f} us" if base and not name.startswith(("FlashMLA", "  (")) else ""
+            print(f"{s_q:>6} {kernel:>10} {name:<34} {med:>9.1f} {lo:>8.1f} {delta:>12}")
+            rows.append(dict(s_q=s_q, kernel=kernel, provider=name.strip(), us_per_call=med, us_min=min(lo, med),
+                             vs_flashmla_us=(med - base[0]) if base else None))
+        print()
+    if args.json:
+        Path(args.json).write_text(json.dumps(dict(args=vars(args), device=torch.cuda.get_device_name(),
+                                                   torch=torch.__version__, rows=rows), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
