@@ -475,8 +475,9 @@ def recording_kernels(monkeypatch, fresh_op_state):
             return False
 
     monkeypatch.setattr(torch.cuda, "device", Guard)
-    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)  # never the CPU tensors' "device" -1
-    kernels["guards"] = guards
+    current = [0]  # the "current device": 0 is not the CPU tensors' get_device() = -1
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: current[0])
+    kernels["guards"], kernels["current"] = guards, current
     return kernels
 
 
@@ -490,8 +491,9 @@ def _close(got, want):
 
 @pytest.mark.parametrize("kind", ["ws", "ws-padded-sink-topk_length", "tl-h16", "tl-batched-strided", "tl-triton",
                                   "ws-misaligned-q"])
-@pytest.mark.parametrize("runner", [True, False], ids=["fast", "jit"])
-def test_cached_launch_replays_the_call(recording_kernels, kind, runner):
+@pytest.mark.parametrize("runner,current", [(True, 0), (True, -1), (False, 0)],
+                         ids=["fast-other-device-current", "fast-same-device", "jit"])
+def test_cached_launch_replays_the_call(recording_kernels, kind, runner, current):
     """Two calls of one signature with different data: one compile, two launches, each with that
     call's tensors, strides and scale (the recording kernel checks them), giving that call's result;
     padded heads are computed padded and returned sliced and contiguous."""
@@ -501,6 +503,7 @@ def test_cached_launch_replays_the_call(recording_kernels, kind, runner):
     expect = kind.split("-")[0]
     for k in ("tl", "ws"):
         recording_kernels[k].with_runner = runner
+    recording_kernels["current"][0] = current
     results = []
     for seed in (0, 1):
         q, kv, idx = make_inputs(s_q=5, h_q=h_q, s_kv=60, topk=20, batch=batch, seed=seed)
@@ -523,7 +526,9 @@ def test_cached_launch_replays_the_call(recording_kernels, kind, runner):
     for got, want in results:
         _close(got, want)
     assert not torch.equal(results[0][0][0], results[1][0][0])
-    assert set(recording_kernels["guards"]) == {-1}  # every launch under the inputs' device
+    # building a launch always, replaying it when another device is current: under the inputs' device
+    guards = recording_kernels["guards"]
+    assert set(guards) == {-1} and len(guards) == (1 if current == -1 else 3)
 
 
 def test_cached_launch_keys(recording_kernels):

@@ -55,6 +55,7 @@ from .sparse_mla_tl import SparseMLAConfig, default_config
 from .sparse_mla_validation import (
     D_V,
     LOG2E,
+    SCALE_LIMIT,
     SparseMLAProblem,
     check_scale,
     scale_value,
@@ -268,16 +269,17 @@ class _Plan:
     """Everything about a call that its signature decides, computed once: output layouts, the
     compiled kernel and its argument list with the tensors and the scale left to fill in."""
 
-    __slots__ = ("index", "device", "dtype", "backend", "out_shape", "stat_shape", "sink_copy", "tlen_copy", "pad",
+    __slots__ = ("index", "device", "dtype", "backend", "out_layout", "stat_layout", "sink_copy", "tlen_copy", "pad",
                  "runner", "fn", "grid", "options", "template", "scale_pos", "stream")
 
     def __call__(self, q, kv, indices, sm_scale, attn_sink, topk_length):
         device = self.device
         if self.pad is not None:
             return self._padded(q, kv, indices, sm_scale, attn_sink, topk_length)
-        out = torch.empty(self.out_shape, dtype=self.dtype, device=device)
-        max_logits = torch.empty(self.stat_shape, dtype=torch.float32, device=device)
-        lse = torch.empty(self.stat_shape, dtype=torch.float32, device=device)
+        # empty_strided: the cheapest allocation from Python (the strides are the contiguous ones)
+        out = torch.empty_strided(*self.out_layout, dtype=self.dtype, device=device)
+        max_logits = torch.empty_strided(*self.stat_layout, dtype=torch.float32, device=device)
+        lse = torch.empty_strided(*self.stat_layout, dtype=torch.float32, device=device)
         if self.template is not None:
             if self.sink_copy:
                 attn_sink = attn_sink.contiguous()
@@ -311,18 +313,16 @@ class _Plan:
         args = self.template.copy()
         args[:len(tensors)] = tensors
         args[self.scale_pos] = sm_scale * LOG2E
-        if torch.cuda.current_device() == self.index:
-            self._go(args)
-        else:  # the launch belongs to the inputs' device, not the current one
-            with torch.cuda.device(self.index):
-                self._go(args)
-
-    def _go(self, args):
-        if self.runner is not None:
-            self.runner(*args, stream=self.stream(self.index))
-        else:  # through the JIT, which binds the arguments again and compiles with TLE's state
-            with _tle_switch(self.backend):
-                self.fn[self.grid](*args, **self.options)
+        runner = self.runner
+        if runner is not None and torch.cuda.current_device() == self.index:  # the common case
+            runner(*args, stream=self.stream(self.index))
+            return
+        with torch.cuda.device(self.index):  # the launch belongs to the inputs' device, not the current one
+            if runner is not None:
+                runner(*args, stream=self.stream(self.index))
+            else:  # through the JIT, which binds the arguments again and compiles with TLE's state
+                with _tle_switch(self.backend):
+                    self.fn[self.grid](*args, **self.options)
 
 
 _PLANS: dict = {}
@@ -356,7 +356,8 @@ def _misalignment(*tensors) -> int:
 def _cuda_impl(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_length=None, *, kernel=None, backend=None,
                config=None):
     _check_grad(q, kv, attn_sink)
-    check_scale(sm_scale)
+    if not -SCALE_LIMIT <= sm_scale <= SCALE_LIMIT:  # per call: the scale is not part of the key
+        check_scale(sm_scale)
     ptrs = q.data_ptr() | kv.data_ptr() | indices.data_ptr()
     if attn_sink is not None:
         ptrs |= attn_sink.data_ptr()
@@ -393,8 +394,8 @@ def _build_plan(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, kernel, b
 
     plan = _Plan()
     plan.index, plan.device, plan.dtype, plan.backend = index, q.device, q.dtype, backend
-    plan.out_shape = (*q.shape[:-1], prob.d_v)
-    plan.stat_shape = tuple(q.shape[:-1])
+    plan.out_layout = _shape_and_strides((*q.shape[:-1], prob.d_v))
+    plan.stat_layout = _shape_and_strides(tuple(q.shape[:-1]))
     plan.sink_copy = attn_sink is not None and attn_sink.stride(-1) != 1
     plan.tlen_copy = topk_length is not None and topk_length.stride(-1) != 1
     plan.pad = plan.template = plan.runner = None
@@ -417,6 +418,14 @@ def _build_plan(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, kernel, b
     plan.template = launch.positional()
     plan.scale_pos = launch.fn.arg_names.index("qk_scale_log2")
     return plan
+
+
+def _shape_and_strides(shape: tuple) -> tuple:
+    strides, step = [], 1
+    for size in reversed(shape):
+        strides.append(step)
+        step *= max(size, 1)
+    return tuple(shape), tuple(reversed(strides))
 
 
 def _compile(prob, q, kv, indices, sink, tlen, choice: KernelChoice, num_sms, kernel):
