@@ -209,9 +209,10 @@ def _warn_once(key: str, message: str) -> None:
         warnings.warn(message, TLEWarning, stacklevel=5)
 
 
-def compile_or_fallback(launch: SparseMLALaunch, *, explicit: bool, identity=None):
-    """Compile ``launch``'s kernel; returns Triton's compiled kernel, or None when the
-    warp-specialized kernel cannot be compiled and the call should run the plain kernel.
+def compile_or_fallback(launch: SparseMLALaunch, *, explicit: bool, identity=None) -> tuple:
+    """Compile ``launch``'s kernel; returns ``(True, Triton's compiled kernel)``, or
+    ``(False, None)`` when the warp-specialized kernel cannot be compiled and the call should run
+    the plain kernel.
 
     The ws kernel rests on Triton's experimental Gluon API. When it fails to compile (or its
     module rejects the binary, e.g. because it spills), TLE warns once (TLEWarning, with the
@@ -220,7 +221,7 @@ def compile_or_fallback(launch: SparseMLALaunch, *, explicit: bool, identity=Non
     plain kernel propagate.
     """
     if launch.kernel != "ws":
-        return launch.compile()
+        return True, launch.compile()
     key = (launch.specialization(), identity)
     cause = None
     if key not in _FAILED:
@@ -228,7 +229,7 @@ def compile_or_fallback(launch: SparseMLALaunch, *, explicit: bool, identity=Non
             compiled = launch.compile()
             reason = _built_reason(compiled)
             if reason is None:
-                return compiled
+                return True, compiled
             _FAILED[key] = f"is not usable here ({reason})"
         except Exception as e:  # noqa: BLE001 - any compile failure falls back (or raises below)
             lines = str(e).strip().splitlines()
@@ -238,7 +239,7 @@ def compile_or_fallback(launch: SparseMLALaunch, *, explicit: bool, identity=Non
     if explicit or _strict():
         raise RuntimeError(message) from cause
     _warn_once(f"compile:{key}", f"{message}; running the plain kernel instead (TLE_STRICT=1 raises)")
-    return None
+    return False, None
 
 
 def _built_reason(compiled) -> Optional[str]:
@@ -405,10 +406,10 @@ def _build_plan(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, kernel, b
     sink = None if attn_sink is None else attn_sink.contiguous()
     tlen = None if topk_length is None else topk_length.contiguous()
     with torch.cuda.device(index), _tle_switch(backend):
-        compiled, launch = _compile(prob, q, kv, indices, sink, tlen, choice, num_sms, kernel)
-        if compiled is None:  # the ws kernel failed to compile: the plain kernel instead
+        (usable, compiled), launch = _compile(prob, q, kv, indices, sink, tlen, choice, num_sms, kernel)
+        if not usable:  # the ws kernel cannot be compiled here: the plain kernel instead
             choice = KernelChoice("tl", prob.h_q, _parse_config(config) or default_config(prob.h_q))
-            compiled, launch = _compile(prob, q, kv, indices, sink, tlen, choice, num_sms, kernel)
+            (usable, compiled), launch = _compile(prob, q, kv, indices, sink, tlen, choice, num_sms, kernel)
         plan.runner, plan.stream = _fast_runner(compiled, launch.grid)  # loads the binary on this device
     if choice.launch_h_q != prob.h_q:
         lead = tuple(q.shape[:-2])
@@ -446,13 +447,15 @@ def _compile(prob, q, kv, indices, sink, tlen, choice: KernelChoice, num_sms, ke
 
 def _fast_runner(compiled, grid):
     """``(runner, stream_of)`` replaying a compiled kernel without Triton's per-launch argument
-    binding, or ``(None, None)`` when this Triton's compiled kernels do not offer it.
+    binding, or ``(None, None)`` when this Triton's compiled kernels do not offer it (or a JIT
+    cache hook kept the kernel from being compiled).
 
-    ``CompiledKernel[grid]`` returns a launcher taking every argument in parameter order and the
-    stream; it keeps Triton's launch hooks (profilers) and its scratch allocation. The plan key
-    holds everything the binder would look at (strides, alignment, TLE's cache identity)."""
+    ``CompiledKernel[grid]`` (grid of three) returns a launcher taking every argument in
+    parameter order and the stream; it keeps Triton's launch hooks (profilers) and its scratch
+    allocation. The plan key holds everything the binder would look at (strides, alignment, TLE's
+    cache identity)."""
     try:
-        return compiled[grid], _stream_of()
+        return compiled[tuple(grid) + (1,) * (3 - len(grid))], _stream_of()
     except Exception:  # noqa: BLE001 - fall back to the JIT's own launch path
         return None, None
 
