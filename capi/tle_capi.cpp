@@ -19,18 +19,31 @@ static char *copyOut(const std::string &s) {
 
 extern "C" {
 
-int tle_run_pipeline(const char *ir, size_t ir_len, const char *pipeline, char **out,
-                     size_t *out_len, char **diag) {
+int tle_abi_version(void) { return TLE_ABI_VERSION; }
+
+int tle_run_pipeline(const char *ir, size_t ir_len, const char *pipeline, size_t pipeline_len,
+                     char **out, size_t *out_len, char **diag) {
   if (out)
     *out = nullptr;
   if (out_len)
     *out_len = 0;
   if (diag)
     *diag = nullptr;
-  if (!ir || !pipeline || !out || !out_len || !diag)
+  if ((!ir && ir_len) || (!pipeline && pipeline_len) || !out || !out_len || !diag)
     return 2;
   std::string output, diagnostics;
-  bool ok = tle::runPipelineOnText(llvm::StringRef(ir, ir_len), pipeline, output, diagnostics);
+  bool ok = false;
+  // Parsing, passes and printing run on a large stack; everything LLVM writes to stdout or
+  // stderr meanwhile is captured on that thread and returned in the diagnostics.
+  tle::runOnLargeStack([&] {
+    tle::NativeOutputCapture capture;
+    ok = tle::runPipelineOnText(llvm::StringRef(ir ? ir : "", ir_len),
+                                llvm::StringRef(pipeline ? pipeline : "", pipeline_len), output,
+                                diagnostics);
+    std::string stray = capture.take();
+    if (!stray.empty())
+      diagnostics += "note: native output: " + stray;
+  });
   if (!ok) {
     if (diagnostics.empty())
       diagnostics = "error: TLE pipeline failed without a diagnostic";
@@ -38,6 +51,8 @@ int tle_run_pipeline(const char *ir, size_t ir_len, const char *pipeline, char *
     return 1;
   }
   *out = copyOut(output);
+  if (!*out)
+    return 3; // out of memory for the copy
   *out_len = output.size();
   if (!diagnostics.empty())
     *diag = copyOut(diagnostics); // warnings/remarks of a successful run
@@ -45,10 +60,13 @@ int tle_run_pipeline(const char *ir, size_t ir_len, const char *pipeline, char *
 }
 
 char *tle_list_passes(void) {
-  tle::registerAllTLEPasses();
   std::string listing;
-  for (auto &[name, summary] : tle::listTLEPasses())
-    listing += name + "\t" + summary + "\n";
+  tle::runOnLargeStack([&] {
+    tle::NativeOutputCapture capture;
+    tle::registerAllTLEPasses();
+    for (auto &[name, summary] : tle::listTLEPasses())
+      listing += name + "\t" + summary + "\n";
+  });
   return copyOut(listing);
 }
 

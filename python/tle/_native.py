@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import ctypes
 import os
+import sys
 from pathlib import Path
 
 LIB_NAME = "libtle_capi.so"
+# The C ABI this module calls (TLE_ABI_VERSION in capi/tle_capi.h).
+ABI_VERSION = 2
 
 
 class TLEError(RuntimeError):
@@ -20,14 +23,31 @@ class TLEError(RuntimeError):
         self.diagnostics = diagnostics
 
 
+def _package_dirs():
+    """Every directory a ``tle`` package may live in: this module's package first (it may span
+    the source tree and site-packages in an editable install), then any other ``tle`` on
+    sys.path, e.g. the installed package while tests import the source tree's Python."""
+    seen = set()
+    import tle
+
+    for entry in list(getattr(tle, "__path__", [])) + [os.path.dirname(__file__)]:
+        if entry not in seen:
+            seen.add(entry)
+            yield Path(entry)
+    for entry in sys.path:
+        candidate = os.path.join(entry or os.getcwd(), "tle")
+        if candidate not in seen and os.path.isdir(candidate):
+            seen.add(candidate)
+            yield Path(candidate)
+
+
 def _candidate_paths():
     env = os.environ.get("TLE_NATIVE_LIB")
     if env:
         yield Path(env)
-    import tle  # the package may span the source tree and site-packages (editable install)
-
-    for entry in getattr(tle, "__path__", [os.path.dirname(__file__)]):
-        yield Path(entry) / "_lib" / LIB_NAME
+        return  # an explicit choice is never silently replaced by another library
+    for entry in _package_dirs():
+        yield entry / "_lib" / LIB_NAME
 
 
 _lib = None
@@ -39,22 +59,38 @@ def library() -> ctypes.CDLL:
         return _lib
     tried = []
     for path in _candidate_paths():
-        tried.append(str(path))
-        if path.is_file():
-            # RTLD_LOCAL: our static MLIR copy must not interpose on Triton's or upstream mlir's.
-            lib = ctypes.CDLL(str(path), mode=ctypes.RTLD_LOCAL)
-            _declare(lib)
-            _lib = lib
-            return lib
+        if not path.is_file():
+            tried.append(f"{path} (missing)")
+            continue
+        # RTLD_LOCAL: our static MLIR copy must not interpose on Triton's or upstream mlir's.
+        lib = ctypes.CDLL(str(path), mode=ctypes.RTLD_LOCAL)
+        abi = _abi_version(lib)
+        if abi != ABI_VERSION:
+            # Calling through another signature would pass garbage: never use such a library.
+            tried.append(f"{path} (C ABI {abi}, this tle package needs {ABI_VERSION}: rebuild it)")
+            continue
+        _declare(lib)
+        _lib = lib
+        return lib
     raise ImportError(
-        "TLE native library not found (looked in: " + ", ".join(tried) + "). "
+        "TLE native library not found (looked at: " + ", ".join(tried) + "). "
         "Install TLE with `pip install .` or set TLE_NATIVE_LIB."
     )
 
 
+def _abi_version(lib: ctypes.CDLL) -> int:
+    try:
+        fn = lib.tle_abi_version
+    except AttributeError:
+        return 1  # libraries before the ABI was versioned
+    fn.argtypes = []
+    fn.restype = ctypes.c_int
+    return fn()
+
+
 def _declare(lib: ctypes.CDLL) -> None:
     lib.tle_run_pipeline.argtypes = [
-        ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p,
+        ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t,
         ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_size_t),
         ctypes.POINTER(ctypes.c_void_p),
     ]
@@ -79,23 +115,40 @@ def _take_string(lib: ctypes.CDLL, ptr: int | None, size: int | None = None) -> 
         lib.tle_free(ptr)
 
 
+def _utf8(value, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise TypeError(f"run_pipeline: {what} must be str, not {type(value).__name__}")
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError as e:  # lone surrogates: not text MLIR could read
+        raise TLEError(f"run_pipeline: {what} is not valid Unicode text ({e.reason} at index {e.start})") from None
+
+
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}...({len(text)} characters)"
+
+
 def run_pipeline(ir_text: str, pipeline: str = "tle-pipeline") -> str:
     """Parse ``ir_text`` (generic-form Triton IR), run ``pipeline`` and return the printed result.
 
     ``pipeline`` is an MLIR textual pipeline, e.g. ``"tle-pipeline"`` or
-    ``"tle-lower-views,tle-fence-lowering"``. Raises TLEError carrying MLIR's diagnostics.
+    ``"tle-split-dot-warps,tle-lower-to-triton"``. Raises TypeError for arguments that are not
+    str and TLEError carrying MLIR's diagnostics for everything else (invalid IR, an unknown pass
+    or option, input or pipelines beyond TLE's limits, a NUL byte in either).
     """
+    data = _utf8(ir_text, "ir_text")
+    pipe = _utf8(pipeline, "pipeline")
     lib = library()
-    data = ir_text.encode("utf-8")
     out = ctypes.c_void_p()
     out_len = ctypes.c_size_t()
     diag = ctypes.c_void_p()
-    rc = lib.tle_run_pipeline(data, len(data), pipeline.encode("utf-8"),
+    rc = lib.tle_run_pipeline(data, len(data), pipe, len(pipe),
                               ctypes.byref(out), ctypes.byref(out_len), ctypes.byref(diag))
     text = _take_string(lib, out.value, out_len.value)
     diagnostics = _take_string(lib, diag.value)
     if rc != 0:
-        raise TLEError(f"TLE pipeline '{pipeline}' failed", diagnostics)
+        reason = {2: " (bad arguments to the C API)", 3: " (out of memory)"}.get(rc, "")
+        raise TLEError(f"TLE pipeline '{_short(pipeline)}' failed{reason}", diagnostics)
     return text
 
 
@@ -125,10 +178,8 @@ def tool_path(name: str) -> Path:
     env = os.environ.get("TLE_" + name.upper().replace("-", "_"))
     if env:
         return Path(env)
-    import tle
-
-    for entry in getattr(tle, "__path__", [os.path.dirname(__file__)]):
-        candidate = Path(entry) / "_bin" / name
+    for entry in _package_dirs():
+        candidate = entry / "_bin" / name
         if candidate.is_file():
             return candidate
     raise FileNotFoundError(f"TLE tool '{name}' not found; install TLE with `pip install .`")
