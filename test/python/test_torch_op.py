@@ -165,6 +165,30 @@ def test_export_traces_the_python_entry_point(strict):
     assert flat[1].meta["val"].dtype == torch.float32
 
 
+def test_export_keeps_options_and_the_drop_in():
+    """Dynamo traces the option handling (kernel, backend, a SparseMLAConfig or its string) and
+    tle.flash_mla down to the op, options as keyword arguments of the node."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from tle.flash_mla import flash_mla_sparse_fwd
+
+    class Calls(torch.nn.Module):
+        def forward(self, q, kv, idx, tlen):
+            a = tle.ops.sparse_mla_fwd(q, kv, idx, 0.04, topk_length=tlen, kernel="tl", config="64,32,8,2")
+            b = tle.ops.sparse_mla_fwd(q, kv, idx, 0.04, config=SparseMLAConfig(64, 32, 8, 2), backend="tle")
+            c = flash_mla_sparse_fwd(q, kv, idx, 0.04, 512, None, tlen)
+            return a[0], b[1], c[2]
+
+    with FakeTensorMode():
+        args = (torch.empty(4, 64, 576, dtype=torch.bfloat16, device="cuda"),
+                torch.empty(100, 1, 576, dtype=torch.bfloat16, device="cuda"),
+                torch.empty(4, 1, 64, dtype=torch.int32, device="cuda"), torch.empty(4, dtype=torch.int32, device="cuda"))
+        ep = torch.export.export(Calls(), args, strict=True)
+    calls = [n for n in ep.graph.nodes if n.op == "call_function" and n.target is OP]
+    assert [n.kwargs for n in calls] == [{"kernel": "tl", "config": [64, 32, 8, 2]},
+                                         {"backend": "tle", "config": [64, 32, 8, 2]}, {}]
+    assert calls[2].args[4:] == (512, None, calls[0].args[6])
+
+
 def test_compile_fullgraph_on_cpu_matches_eager():
     """The op inside torch.compile(fullgraph=True) (CPU implementation, AOT autograd tracing
     through the fake implementation, static and dynamic shapes)."""
@@ -288,7 +312,7 @@ def test_installed_triton_builds_the_ws_kernel():
 # the ws kernel failing to compile: one warning, the plain kernel (strict / explicit: raise)
 # --------------------------------------------------------------------------------------------------
 class _BrokenLaunch:
-    kernel = "ws"
+    kernel, grid = "ws", (132,)
 
     def __init__(self, dtype=torch.bfloat16, error=True):
         self.dtype, self.error, self.compiles = dtype, error, 0
@@ -412,20 +436,18 @@ class _RecordingKernel:
         self.compiles += 1
         kernel = self
 
-        class Compiled:
+        class Compiled:  # as old Tritons' compiled kernels would be: no launcher of their own
             n_spills = 0
 
+        class CompiledWithLauncher(Compiled):
             def __getitem__(self, launch_grid):
-                if not kernel.with_runner:
-                    raise AttributeError("this Triton's compiled kernels have no launcher")
-
                 def runner(*args, stream=None):
                     assert stream == 1234 and launch_grid == (*grid, 1, 1)  # Triton's runner takes three
                     kernel.fast += 1
                     kernel.execute(args)
                 return runner
 
-        return Compiled()
+        return CompiledWithLauncher() if self.with_runner else Compiled()
 
     def __getitem__(self, grid):
         def launch(*args, **options):

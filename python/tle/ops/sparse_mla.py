@@ -210,26 +210,27 @@ def _warn_once(key: str, message: str) -> None:
 
 
 def compile_or_fallback(launch: SparseMLALaunch, *, explicit: bool, identity=None) -> tuple:
-    """Compile ``launch``'s kernel; returns ``(True, Triton's compiled kernel)``, or
-    ``(False, None)`` when the warp-specialized kernel cannot be compiled and the call should run
-    the plain kernel.
+    """Compile ``launch``'s kernel and load it on the current device: ``(True, runner)``, or
+    ``(False, None)`` when the warp-specialized kernel cannot run here and the call should run the
+    plain kernel. ``runner`` is None where this Triton offers no compiled-kernel launcher (the
+    op then launches through the JIT).
 
-    The ws kernel rests on Triton's experimental Gluon API. When it fails to compile (or its
-    module rejects the binary, e.g. because it spills), TLE warns once (TLEWarning, with the
-    reason) and the specialization is not tried again in this process;
-    ``TLE_STRICT=1`` or an explicit ``kernel="ws"`` raise RuntimeError instead. Failures of the
-    plain kernel propagate.
+    The ws kernel rests on Triton's experimental Gluon API. When it fails to compile or load (or
+    its module rejects the binary, e.g. because it spills), TLE warns once (TLEWarning, with the
+    reason) and the specialization is not tried again in this process; ``TLE_STRICT=1`` or an
+    explicit ``kernel="ws"`` raise RuntimeError instead. Failures of the plain kernel propagate.
     """
     if launch.kernel != "ws":
-        return True, launch.compile()
+        return True, _runner(launch.compile(), launch.grid)
     key = (launch.specialization(), identity)
     cause = None
     if key not in _FAILED:
         try:
             compiled = launch.compile()
+            runner = _runner(compiled, launch.grid)
             reason = _built_reason(compiled)
             if reason is None:
-                return True, compiled
+                return True, runner
             _FAILED[key] = f"is not usable here ({reason})"
         except Exception as e:  # noqa: BLE001 - any compile failure falls back (or raises below)
             lines = str(e).strip().splitlines()
@@ -240,6 +241,19 @@ def compile_or_fallback(launch: SparseMLALaunch, *, explicit: bool, identity=Non
         raise RuntimeError(message) from cause
     _warn_once(f"compile:{key}", f"{message}; running the plain kernel instead (TLE_STRICT=1 raises)")
     return False, None
+
+
+def _runner(compiled, grid):
+    """A launcher replaying ``compiled`` without Triton's per-launch argument binding, loaded on
+    the current device; None when this Triton's compiled kernels offer none (or a JIT cache hook
+    kept the kernel from being compiled). Load errors (e.g. out of shared memory) propagate.
+
+    ``CompiledKernel[grid]`` (a grid of three) takes every argument in parameter order and the
+    stream; it keeps Triton's launch hooks (profilers) and its scratch allocation. The op's cache
+    key holds everything the binder would look at (strides, alignment, TLE's cache identity)."""
+    if compiled is None or not hasattr(type(compiled), "__getitem__"):
+        return None
+    return compiled[tuple(grid) + (1,) * (3 - len(grid))]
 
 
 def _built_reason(compiled) -> Optional[str]:
@@ -406,11 +420,11 @@ def _build_plan(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, kernel, b
     sink = None if attn_sink is None else attn_sink.contiguous()
     tlen = None if topk_length is None else topk_length.contiguous()
     with torch.cuda.device(index), _tle_switch(backend):
-        (usable, compiled), launch = _compile(prob, q, kv, indices, sink, tlen, choice, num_sms, kernel)
-        if not usable:  # the ws kernel cannot be compiled here: the plain kernel instead
+        (usable, runner), launch = _compile(prob, q, kv, indices, sink, tlen, choice, num_sms, kernel)
+        if not usable:  # the ws kernel cannot run here: the plain kernel instead
             choice = KernelChoice("tl", prob.h_q, _parse_config(config) or default_config(prob.h_q))
-            (usable, compiled), launch = _compile(prob, q, kv, indices, sink, tlen, choice, num_sms, kernel)
-        plan.runner, plan.stream = _fast_runner(compiled, launch.grid)  # loads the binary on this device
+            (usable, runner), launch = _compile(prob, q, kv, indices, sink, tlen, choice, num_sms, kernel)
+    plan.runner, plan.stream = runner, (None if runner is None else _stream_of())
     if choice.launch_h_q != prob.h_q:
         lead = tuple(q.shape[:-2])
         plan.pad = (prob.h_q, (*lead, choice.launch_h_q, prob.d_qk), (*lead, choice.launch_h_q, prob.d_v),
@@ -430,8 +444,8 @@ def _shape_and_strides(shape: tuple) -> tuple:
 
 
 def _compile(prob, q, kv, indices, sink, tlen, choice: KernelChoice, num_sms, kernel):
-    """The launch for ``choice`` on this call's tensors (padded ones when heads are padded) and its
-    compiled kernel (None when the ws kernel cannot be compiled)."""
+    """``(compile_or_fallback's verdict, the launch)`` for ``choice`` on this call's tensors
+    (stand-ins of the padded ones when heads are padded)."""
     if choice.launch_h_q != prob.h_q:
         prob = replace(prob, h_q=choice.launch_h_q)
         lead = tuple(q.shape[:-2])
@@ -443,21 +457,6 @@ def _compile(prob, q, kv, indices, sink, tlen, choice: KernelChoice, num_sms, ke
     launch = make_launch(prob, q, kv, indices, sink, tlen, out, stats, torch.empty_like(stats),
                          kernel=choice.kernel, config=choice.config, num_sms=num_sms)
     return compile_or_fallback(launch, explicit=kernel == "ws", identity=_identity()), launch
-
-
-def _fast_runner(compiled, grid):
-    """``(runner, stream_of)`` replaying a compiled kernel without Triton's per-launch argument
-    binding, or ``(None, None)`` when this Triton's compiled kernels do not offer it (or a JIT
-    cache hook kept the kernel from being compiled).
-
-    ``CompiledKernel[grid]`` (grid of three) returns a launcher taking every argument in
-    parameter order and the stream; it keeps Triton's launch hooks (profilers) and its scratch
-    allocation. The plan key holds everything the binder would look at (strides, alignment, TLE's
-    cache identity)."""
-    try:
-        return compiled[tuple(grid) + (1,) * (3 - len(grid))], _stream_of()
-    except Exception:  # noqa: BLE001 - fall back to the JIT's own launch path
-        return None, None
 
 
 def _stream_of():
