@@ -83,7 +83,7 @@ def main(argv=None) -> int:
     p.add_argument("--s-kv", type=int, default=16384)
     p.add_argument("--h-q", type=int, default=128)
     p.add_argument("--topk", type=int, default=2048)
-    p.add_argument("--index-heads", type=int, default=64)
+    p.add_argument("--index-heads", type=int, default=16)
     args = p.parse_args(argv)
     if not torch.cuda.is_available():
         print("needs a CUDA GPU", file=sys.stderr)
