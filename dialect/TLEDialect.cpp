@@ -44,9 +44,12 @@ LogicalResult MemDescWgmmaViewOp::verify() {
   if (!src->inSharedMemory() || src->memorySpace != dst->memorySpace)
     return emitOpError("source and result must both live in shared memory (got '")
            << src->memorySpace.str() << "' and '" << dst->memorySpace.str() << "')";
-  if (src->numElements() != dst->numElements())
+  auto srcCount = src->numElements(), dstCount = dst->numElements();
+  if (!srcCount || !dstCount)
+    return emitOpError("the element count of a memdesc overflows");
+  if (*srcCount != *dstCount)
     return emitOpError("a view must keep the element count: source has ")
-           << src->numElements() << ", result has " << dst->numElements();
+           << *srcCount << ", result has " << *dstCount;
   if (src->elementType != dst->elementType || src->isMutable != dst->isMutable)
     return emitOpError("a view must keep the element type and mutability");
   for (auto [i, d] : llvm::enumerate(order))

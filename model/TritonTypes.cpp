@@ -4,6 +4,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace llvm;
@@ -112,10 +113,11 @@ std::string Encoding::str() const {
   return s;
 }
 
-int64_t MemDescType::numElements() const {
-  int64_t n = 1;
+std::optional<int64_t> MemDescType::numElements() const {
+  std::optional<int64_t> n = 1;
   for (int64_t d : shape)
-    n *= d;
+    if (!(n = llvm::checkedMul(*n, d)))
+      return std::nullopt;
   return n;
 }
 
@@ -294,6 +296,10 @@ public:
       int64_t d;
       if (parts[i].getAsInteger(10, d))
         break;
+      if (d < 0) {
+        fail("negative memdesc dimension");
+        return m;
+      }
       m.shape.push_back(d);
     }
     if (i == parts.size())
@@ -318,7 +324,7 @@ public:
       alloc.split(dims, 'x');
       for (StringRef d : dims) {
         int64_t v;
-        if (d.trim().getAsInteger(10, v)) {
+        if (d.trim().getAsInteger(10, v) || v < 0) {
           fail("bad memdesc allocation shape '" + alloc + "'");
           break;
         }

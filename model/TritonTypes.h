@@ -119,7 +119,8 @@ struct MemDescType {
   bool isMutable = false;
   llvm::SmallVector<int64_t> allocShape; // empty when Triton omits it
 
-  int64_t numElements() const;
+  /// The product of `shape`; nullopt when it overflows int64_t.
+  std::optional<int64_t> numElements() const;
   bool inSharedMemory() const { return memorySpace.isa("shared_memory"); }
   std::string str() const;
   bool operator==(const MemDescType &o) const { return str() == o.str(); }

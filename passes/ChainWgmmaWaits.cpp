@@ -13,6 +13,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/DenseSet.h"
 
 namespace tle {
 #define GEN_PASS_DEF_TLECHAINWGMMAWAITS
@@ -32,8 +33,17 @@ static Operation *ancestorIn(Block *block, Operation *op) {
   return block->findAncestorOpInBlock(*op);
 }
 
-/// Merges `w1` into the wait after the WGMMA it feeds; returns false (IR untouched) to refuse.
-static bool chain(Operation *w1) {
+/// A wait passes its operands through: result i is operand i, with its type.
+static bool isWellFormedWait(Operation *wait) {
+  return wait->getNumResults() == wait->getNumOperands() &&
+         wait->getResultTypes() == wait->getOperandTypes();
+}
+
+/// Merges `w1` into the wait after the WGMMA it feeds and returns the merged wait; null (IR
+/// untouched) to refuse.
+static Operation *chain(Operation *w1, Operation *&erasedW2) {
+  if (!isWellFormedWait(w1))
+    return nullptr;
   Block *block = w1->getBlock();
   // The async WGMMA whose result w1 drains, and the one that accumulates onto it.
   for (unsigned k = 0; k < w1->getNumOperands(); ++k) {
@@ -54,7 +64,7 @@ static bool chain(Operation *w1) {
         w2 = op;
         break;
       }
-    if (!w2)
+    if (!w2 || !isWellFormedWait(w2))
       continue;
     // Between the waits only D2, views and side-effect-free arithmetic may run (D1 is now in
     // flight there), and none of w1's other results may be needed before w2.
@@ -73,7 +83,7 @@ static bool chain(Operation *w1) {
       }
     }
     if (!safe)
-      return false;
+      return nullptr;
 
     // One wait retiring everything both retired.
     OpBuilder b(w2);
@@ -100,11 +110,12 @@ static bool chain(Operation *w1) {
     for (unsigned j = 0; j < w1->getNumResults(); ++j)
       w1->getResult(j).replaceAllUsesWith(j == k ? d1->getResult(0)
                                                  : merged->getResult(w1Slots[j]));
+    erasedW2 = w2;
     w2->erase();
     w1->erase();
-    return true;
+    return merged;
   }
-  return false;
+  return nullptr;
 }
 
 #endif // __TLE__
@@ -112,18 +123,27 @@ static bool chain(Operation *w1) {
 struct ChainWgmmaWaitsPass : public tle::impl::TLEChainWgmmaWaitsBase<ChainWgmmaWaitsPass> {
   void runOnOperation() override {
 #ifdef __TLE__
-    // A merge erases two waits (the second may be a later candidate): rescan after each one.
-    bool merged = true;
-    while (merged) {
-      merged = false;
-      SmallVector<Operation *> waits;
-      getOperation().walk([&](Operation *op) {
-        if (isFullWgmmaWait(op))
-          waits.push_back(op);
-      });
-      for (Operation *w1 : waits)
-        if ((merged = chain(w1)))
-          break;
+    if (failed(verifySSAOrder(getOperation())))
+      return signalPassFailure();
+    // One pass in program order. A merge erases w1 and the later w2 and creates the merged wait
+    // at w2's place, which may itself start the next chain: try it right away.
+    SmallVector<Operation *> waits;
+    getOperation().walk([&](Operation *op) {
+      if (isFullWgmmaWait(op))
+        waits.push_back(op);
+    });
+    llvm::DenseSet<Operation *> erased;
+    for (Operation *w1 : waits) {
+      Operation *next = erased.contains(w1) ? nullptr : w1;
+      while (next) {
+        Operation *w2 = nullptr;
+        Operation *merged = chain(next, w2);
+        if (merged) {
+          erased.insert(next);
+          erased.insert(w2);
+        }
+        next = merged;
+      }
     }
 #else
     reportCompiledWithoutNativeRewrites(getOperation(), getArgument());

@@ -83,6 +83,8 @@ struct HoistWgmmaAccumulatorsPass
     : public tle::impl::TLEHoistWgmmaAccumulatorsBase<HoistWgmmaAccumulatorsPass> {
   void runOnOperation() override {
 #ifdef __TLE__
+    if (failed(verifySSAOrder(getOperation())))
+      return signalPassFailure();
     getOperation().walk([](Block *block) { hoistInBlock(*block); });
 #else
     reportCompiledWithoutNativeRewrites(getOperation(), getArgument());

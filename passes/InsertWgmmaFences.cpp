@@ -12,6 +12,7 @@
 #include "passes/TritonIR.h"
 
 #include "mlir/IR/Builders.h"
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SetVector.h"
 
 namespace tle {
@@ -40,34 +41,133 @@ static DirtySet join(const DirtySet &a, const DirtySet &b) {
 
 /// Across a back edge a slot index names another iteration's value: entries whose slot is
 /// defined in `loop` widen to their whole buffer.
+/// Whether `v` is defined inside `op`'s regions.
+static bool isDefinedInside(Value v, Operation *op) {
+  Operation *parent = v.getParentRegion()->getParentOp();
+  return parent && op->isAncestor(parent);
+}
+
 static DirtySet widenAcrossBackEdge(const DirtySet &dirty, Operation *loop) {
   DirtySet out;
   for (auto [root, index] : dirty) {
-    bool local = index && loop->isAncestor(index.getParentRegion()->getParentOp());
+    bool local = index && isDefinedInside(index, loop);
     out.insert({root, local ? Value() : index});
   }
   return out;
 }
 
-/// Whether reading `read` may observe the pending write `pending`.
-static bool conflicts(const Pending &pending, const SlotAccess &read) {
-  auto [root, index] = pending;
-  if (!mayAlias(root, read.root))
-    return false;
-  return !(root == read.root && slotsProvablyDistinct(index, read.index));
+/// Ops that cannot complete an outstanding cp.async: only `ttg.async_wait` (and barrier waits
+/// on mbarrier-tracked copies, or anything unknown) can.
+static bool cannotCompleteCopies(Operation *op) {
+  bool completes = false;
+  op->walk([&](Operation *nested) {
+    llvm::StringRef n = nested->getName().getStringRef();
+    if (isPureOp(nested) || isMemDescView(nested) || n.starts_with("tle.") ||
+        llvm::is_contained({kLocalAlloc, kLocalLoad, kLocalStore, kAsyncCopyGlobalToLocal,
+                            kAsyncCommitGroup, kWarpGroupDot, kWarpGroupDotWait,
+                            kFenceAsyncShared, kLoad},
+                           n) ||
+        n == "tt.reduce" || n == "tt.reduce.return" || n == "tt.scan" || n == "tt.scan.return")
+      return;
+    completes = true;
+  });
+  return !completes;
 }
+
+/// Slot facts a race-free schedule implies. A cp.async into root[y] that nothing completes before
+/// a later read of root[x] in the same block is still landing at the read, so x != y: the read
+/// cannot observe the copy, with or without a fence. (This is how tle-issue-copies-early leaves a
+/// copy it moved ahead of a read; knowing it keeps tle-pipeline idempotent.)
+class ScheduleFacts {
+public:
+  void learn(Block &block) {
+    SmallVector<std::pair<Value, Value>> landing; // (root, slot) of copies still in flight
+    for (Operation &op : block) {
+      if (!cannotCompleteCopies(&op)) {
+        landing.clear();
+        continue;
+      }
+      if (isOp(&op, kAsyncCopyGlobalToLocal) && op.getNumOperands() >= 2) {
+        Value dst = op.getOperand(1);
+        // Only a copy of a whole slot conflicts with every part of the slot.
+        if (isOp(dst.getDefiningOp(), kMemDescIndex)) {
+          SlotAccess slot = getSlotAccess(dst);
+          if (slot.index)
+            landing.push_back({slot.root, slot.index});
+        }
+        continue;
+      }
+      SmallVector<Value> reads;
+      if (isOp(&op, kWarpGroupDot))
+        reads.append(op.getOperands().begin(),
+                     op.getOperands().begin() + std::min(2u, op.getNumOperands()));
+      else if (isOp(&op, kLocalLoad) && op.getNumOperands() >= 1)
+        reads.push_back(op.getOperand(0));
+      for (Value read : reads) {
+        if (!triton::isMemDesc(read.getType()))
+          continue;
+        SlotAccess access = getSlotAccess(read);
+        // A schedule whose slots the IR proves equal has a race; it keeps its fence.
+        for (auto [root, slot] : landing)
+          if (access.root == root && access.index && !slotsProvablyEqual(access.index, slot))
+            distinct[{access.index, slot}] = &block;
+      }
+    }
+  }
+
+  /// Whether `a != b` at `at`: a fact holds where the block it was learned in executes.
+  bool provablyDistinct(Value a, Value b, Operation *at) const {
+    for (auto key : {std::make_pair(a, b), std::make_pair(b, a)}) {
+      auto it = distinct.find(key);
+      if (it != distinct.end() && it->second->findAncestorOpInBlock(*at))
+        return true;
+    }
+    return false;
+  }
+
+private:
+  llvm::DenseMap<std::pair<Value, Value>, Block *> distinct;
+};
 
 class FencePlacer {
 public:
   /// Fences created or kept; hoisted once the walk is over.
   SmallVector<WgmmaSharedOperandFenceOp> fences;
 
+  /// Two walks: the first computes every loop's entry state, the second places fences with them.
+  void run(Operation *root) {
+    root->walk([&](Block *block) { facts.learn(*block); });
+    for (bool mutate : {false, true})
+      for (Region &region : root->getRegions())
+        for (Block &block : region) {
+          DirtySet dirty;
+          processBlock(block, dirty, mutate);
+        }
+  }
+
+private:
+  ScheduleFacts facts;
+  /// Entry state of every loop (and other region op), kept across visits. It only grows, so the
+  /// number of body walks is bounded by the number of times it grows plus the visits of the
+  /// parent: polynomial in the nesting depth (restarting each loop's fixpoint from scratch on
+  /// every visit of its parent was exponential).
+  llvm::DenseMap<Operation *, DirtySet> loopEntry;
+
   void processBlock(Block &block, DirtySet &dirty, bool mutate) {
     for (Operation &op : llvm::make_early_inc_range(block))
       processOp(&op, dirty, mutate);
   }
 
-private:
+  /// Whether reading `read` at `at` may observe the pending write `pending`.
+  bool conflicts(const Pending &pending, const SlotAccess &read, Operation *at) const {
+    auto [root, index] = pending;
+    if (!mayAlias(root, read.root))
+      return false;
+    return !(root == read.root && (slotsProvablyDistinct(index, read.index) ||
+                                   (index && read.index &&
+                                    facts.provablyDistinct(index, read.index, at))));
+  }
+
   void processOp(Operation *op, DirtySet &dirty, bool mutate) {
     if (auto write = getGenericSharedWrite(op)) {
       SlotAccess slot = getSlotAccess(*write);
@@ -92,12 +192,16 @@ private:
     }
     if (isOp(op, kWarpGroupDot)) {
       bool readsDirty = false;
+      SmallVector<Value> conflictingReads;
       for (Value operand : op->getOperands().take_front(2)) {
         if (!triton::isMemDesc(operand.getType()))
           continue;
         SlotAccess read = getSlotAccess(operand);
         for (const Pending &p : dirty)
-          readsDirty |= conflicts(p, read);
+          if (conflicts(p, read, op)) {
+            readsDirty = true;
+            conflictingReads.push_back(read.root);
+          }
       }
       if (!readsDirty)
         return; // e.g. the copies for a later iteration landing in another ring slot
@@ -107,6 +211,10 @@ private:
       for (auto [root, index] : dirty)
         if (root.getParentRegion()->isAncestor(op->getParentRegion()))
           named.insert(root);
+      // Pending buffers defined in a region the WGMMA cannot see (a loop it follows): name what
+      // it reads instead, which hoisting then treats as written wherever they may alias.
+      if (named.empty())
+        named.insert(conflictingReads.begin(), conflictingReads.end());
       dirty.clear();
       if (mutate) {
         OpBuilder b(op);
@@ -117,10 +225,12 @@ private:
     }
     if (op->getNumRegions() == 0)
       return;
-    if (isOp(op, "tt.func")) {
+    // A kernel (or a nested module) starts with no pending generic writes, and its writes do not
+    // reach the ops after it.
+    if (isOp(op, "tt.func") || op->hasTrait<OpTrait::IsIsolatedFromAbove>()) {
       for (Region &region : op->getRegions())
         for (Block &block : region) {
-          DirtySet fresh; // a kernel starts with no pending generic writes
+          DirtySet fresh;
           processBlock(block, fresh, mutate);
         }
       return;
@@ -137,22 +247,22 @@ private:
       return;
     }
     // Loops and any other region op: state at region entry is the fixpoint over back edges.
-    DirtySet entry = dirty;
+    // In the placing walk the entry is already the fixpoint: one body walk, so each fence is
+    // created once.
+    loopEntry[op].insert(dirty.begin(), dirty.end());
     while (true) {
+      DirtySet entry = loopEntry[op]; // a copy: nested visits may rehash the map
       DirtySet end = entry;
       for (Region &region : op->getRegions())
         for (Block &block : region)
-          processBlock(block, end, /*mutate=*/false);
+          processBlock(block, end, mutate);
       DirtySet next = join(entry, widenAcrossBackEdge(end, op));
-      if (next.size() == entry.size())
-        break;
-      entry = next;
+      if (mutate || next.size() == entry.size()) {
+        dirty = next;
+        return;
+      }
+      loopEntry[op] = next;
     }
-    DirtySet end = entry;
-    for (Region &region : op->getRegions())
-      for (Block &block : region)
-        processBlock(block, end, mutate);
-    dirty = join(entry, widenAcrossBackEdge(end, op));
   }
 };
 
@@ -173,8 +283,7 @@ static void hoistOutOfLoops(WgmmaSharedOperandFenceOp fence) {
     if (!isLoop(parent) || writesAnyOf(parent, fence.getBuffers()))
       return;
     for (Value buffer : fence.getBuffers())
-      if (parent->isAncestor(buffer.getParentRegion()->getParentOp()) ||
-          buffer.getParentRegion()->getParentOp() == parent)
+      if (isDefinedInside(buffer, parent))
         return; // the named buffer is defined inside the loop
     fence->moveBefore(parent);
   }
@@ -196,12 +305,10 @@ static void removeAdjacentDuplicates(WgmmaSharedOperandFenceOp fence) {
 struct InsertWgmmaFencesPass : public tle::impl::TLEInsertWgmmaFencesBase<InsertWgmmaFencesPass> {
   void runOnOperation() override {
 #ifdef __TLE__
+    if (failed(verifySSAOrder(getOperation())))
+      return signalPassFailure();
     FencePlacer placer;
-    for (Region &region : getOperation()->getRegions())
-      for (Block &block : region) {
-        DirtySet dirty;
-        placer.processBlock(block, dirty, /*mutate=*/true);
-      }
+    placer.run(getOperation());
     for (WgmmaSharedOperandFenceOp fence : placer.fences)
       hoistOutOfLoops(fence);
     for (WgmmaSharedOperandFenceOp fence : placer.fences)

@@ -26,6 +26,12 @@ namespace {
 
 #ifdef __TLE__
 
+/// `ttg.async_copy_global_to_local(src, dst, ...)`: the shared buffer it writes, or null when the
+/// op lacks the operands.
+static Value copyDestination(Operation *copy) {
+  return copy->getNumOperands() >= 2 && copy->getNumResults() == 1 ? copy->getOperand(1) : Value();
+}
+
 /// Ops a moved slice may contain: pure index/pointer arithmetic, views, and global loads.
 static bool isMovable(Operation *op) {
   return isPureOp(op) || isMemDescView(op) || isOp(op, kLoad);
@@ -49,7 +55,8 @@ public:
 
     SmallVector<Operation *> copies;
     for (Operation &op : body)
-      if (isOp(&op, kAsyncCopyGlobalToLocal) && anchor->isBeforeInBlock(&op))
+      if (isOp(&op, kAsyncCopyGlobalToLocal) && copyDestination(&op) &&
+          anchor->isBeforeInBlock(&op))
         copies.push_back(&op);
 
     unsigned moved = 0;
@@ -81,16 +88,18 @@ private:
     for (Operation &op : body) {
       if (lastFullWait && !lastFullWait->isBeforeInBlock(&op))
         continue;
-      if (!isAsyncWarpGroupDot(&op))
+      if (isAsyncWarpGroupDot(&op)) {
+        for (Value operand : op.getOperands().take_front(2))
+          if (triton::isMemDesc(operand.getType()))
+            inFlight.push_back(getSlotAccess(operand));
         continue;
-      for (Value operand : op.getOperands().take_front(2))
-        if (triton::isMemDesc(operand.getType()))
-          inFlight.push_back(getSlotAccess(operand));
-    }
-    for (Operation &op : body) {
-      if (!isOp(&op, kAsyncCopyGlobalToLocal))
+      }
+      // Only a copy issued after the WGMMA overlaps its read in the same iteration, and only a
+      // copy of a whole slot conflicts with every part of it.
+      Value dst = isOp(&op, kAsyncCopyGlobalToLocal) ? copyDestination(&op) : Value();
+      if (!dst || !isOp(dst.getDefiningOp(), kMemDescIndex))
         continue;
-      SlotAccess written = getSlotAccess(op.getOperand(1));
+      SlotAccess written = getSlotAccess(dst);
       for (SlotAccess read : inFlight)
         if (read.root == written.root && read.index && written.index &&
             read.index != written.index)
@@ -127,7 +136,7 @@ private:
           user->getNumOperands() == 1)
         commit = user;
 
-    SlotAccess written = getSlotAccess(copy->getOperand(1));
+    SlotAccess written = getSlotAccess(copyDestination(copy));
     bool hasGlobalLoad = llvm::any_of(slice, [](Operation *op) { return isOp(op, "tt.load"); });
     for (Operation *op = anchor->getNextNode(); op && op != copy; op = op->getNextNode()) {
       if (slice.contains(op))
@@ -172,6 +181,8 @@ private:
 struct IssueCopiesEarlyPass : public tle::impl::TLEIssueCopiesEarlyBase<IssueCopiesEarlyPass> {
   void runOnOperation() override {
 #ifdef __TLE__
+    if (failed(verifySSAOrder(getOperation())))
+      return signalPassFailure();
     SmallVector<Operation *> loops;
     getOperation().walk([&](Operation *op) {
       if (isOp(op, kScfFor) && op->getNumRegions() == 1 && !op->getRegion(0).empty())

@@ -33,6 +33,8 @@
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CheckedArithmetic.h"
+#include "llvm/Support/MathExtras.h"
 
 namespace tle {
 #define GEN_PASS_DEF_TLEMATERIALIZEPIPELINE
@@ -121,11 +123,9 @@ static Value intConstant(OpBuilder &b, Location loc, Type type, int64_t value) {
 
 static std::optional<int64_t> getConstantInt(Value v) {
   Operation *def = v.getDefiningOp();
-  if (!isOp(def, kArithConstant))
+  if (!isOp(def, kArithConstant) || def->getNumResults() != 1)
     return std::nullopt;
-  if (auto attr = getAttrOfType<IntegerAttr>(def, "value"))
-    return attr.getValue().getSExtValue();
-  return std::nullopt;
+  return getIntAttr(def, "value");
 }
 
 static Value arith(OpBuilder &b, Location loc, llvm::StringRef name, ValueRange operands) {
@@ -158,11 +158,18 @@ static std::optional<int64_t> elementBits(const MemDescType &m, MLIRContext *ctx
   return (int64_t)t.getIntOrFloatBitWidth();
 }
 
+/// Bytes of `elements` values of `bits` each; nullopt on overflow.
+static std::optional<int64_t> byteSize(std::optional<int64_t> elements, int64_t bits) {
+  auto totalBits = elements ? llvm::checkedMul(*elements, bits) : std::nullopt;
+  auto rounded = totalBits ? llvm::checkedAdd(*totalBits, int64_t(7)) : std::nullopt;
+  return rounded ? std::optional<int64_t>(*rounded / 8) : std::nullopt;
+}
+
 static std::optional<int64_t> memDescBytes(const MemDescType &m, MLIRContext *ctx) {
   auto bits = elementBits(m, ctx);
   if (!bits)
     return std::nullopt;
-  return (m.numElements() * *bits + 7) / 8;
+  return byteSize(m.numElements(), *bits);
 }
 
 static bool isZeroConstant(Value v) {
@@ -247,12 +254,16 @@ struct Plan {
   int64_t budget = 0;
   int64_t numWarps = 0, threadsPerWarp = 32; // module attributes
 
-  int64_t perSlotBytes() const {
-    int64_t bytes = 0;
+  /// Sum of the tiles' bytes; nullopt on overflow.
+  std::optional<int64_t> perSlotBytesChecked() const {
+    std::optional<int64_t> bytes = 0;
     for (const Producer &p : producers)
-      bytes += p.tileBytes;
+      if (!(bytes = llvm::checkedAdd(*bytes, p.tileBytes)))
+        return std::nullopt;
     return bytes;
   }
+  /// Only after analyzeLoop accepted the plan (it checked the sum).
+  int64_t perSlotBytes() const { return *perSlotBytesChecked(); }
 };
 
 struct Refusal {
@@ -275,6 +286,10 @@ static LogicalResult collectTileReads(Value tile, Producer &p, SmallVectorImpl<O
       continue;
     }
     if (isOp(user, kWarpGroupDot) && use.getOperandNumber() < 2) {
+      if (user->getNumOperands() < 3 || user->getNumResults() != 1) {
+        why = "a WGMMA reading the tile is malformed (expected a, b, c operands and one result)";
+        return failure();
+      }
       dots.push_back(user);
       continue;
     }
@@ -326,12 +341,13 @@ static LogicalResult matchProducer(Operation *load, ForLoop &loop, Producer &p,
     why = "a tile load does not produce a tensor of numbers";
     return failure();
   }
-  int64_t elemBytes = (loaded.getElementType().getIntOrFloatBitWidth() + 7) / 8;
+  int64_t elemBits = loaded.getElementType().getIntOrFloatBitWidth();
+  int64_t elemBytes = (elemBits + 7) / 8;
   // cp.async moves 4, 8 or 16 bytes per thread; Triton's lowering derives the vector from the
   // same address analysis that made Coalesce choose sizePerThread, so use that as the proxy.
   auto layout = triton::getTensorEncoding(operands->ptr.getType());
   auto blocked = layout ? triton::BlockedEncoding::from(*layout) : std::nullopt;
-  if (!blocked || blocked->order.empty() ||
+  if (!blocked || blocked->order.empty() || blocked->order[0] < 0 ||
       blocked->order[0] >= (int64_t)blocked->sizePerThread.size() ||
       blocked->sizePerThread[blocked->order[0]] * elemBytes < 4) {
     why = "a tile load is not vectorized to >= 4 bytes per thread (cp.async needs 4, 8 or 16)";
@@ -361,7 +377,12 @@ static LogicalResult matchProducer(Operation *load, ForLoop &loop, Producer &p,
     why = "the tile's allocation shape differs from the loaded tensor";
     return failure();
   }
-  p.tileBytes = p.tile.numElements() * elemBytes;
+  auto tileBytes = byteSize(p.tile.numElements(), elemBytes * 8);
+  if (!tileBytes) {
+    why = "the tile's size in bytes overflows";
+    return failure();
+  }
+  p.tileBytes = *tileBytes;
   for (Operation *alloc : p.allocs)
     if (failed(collectTileReads(alloc->getResult(0), p, dots, why)))
       return failure();
@@ -438,6 +459,37 @@ static bool containsLoad(const llvm::SetVector<Operation *> &ops) {
   return llvm::any_of(ops, [](Operation *op) { return isOp(op, kLoad); });
 }
 
+/// Whether `value` is representable in the integer type `type` (signed).
+static bool fitsIn(Type type, int64_t value) {
+  unsigned width = type.getIntOrFloatBitWidth();
+  return width >= 64 || llvm::isIntN(width, value);
+}
+
+/// The constants the steady state creates (ivAt(k) of the prologue, (N-1) * step) and, with a
+/// static upper bound, the last run-ahead index fit the induction variable's type. A dynamic
+/// bound is not checked: like Triton's pipeliner, the run-ahead index then relies on ub + (N-1) *
+/// step not wrapping.
+static bool runAheadFits(const Plan &plan, std::optional<int64_t> lb, std::optional<int64_t> ub,
+                         std::optional<int64_t> step) {
+  Type ivType = plan.loop.iv().getType();
+  if (!step)
+    return true; // computed at run time
+  auto ahead = llvm::checkedMul(*step, int64_t(plan.stages - 1));
+  if (!ahead || !fitsIn(ivType, *ahead))
+    return false;
+  if (lb) {
+    auto last = llvm::checkedAdd(*lb, *ahead);
+    if (!last || !fitsIn(ivType, *last))
+      return false;
+  }
+  if (ub) {
+    auto last = llvm::checkedAdd(*ub, *ahead);
+    if (!last || !fitsIn(ivType, *last))
+      return false;
+  }
+  return true;
+}
+
 struct Options {
   unsigned stages;
   int64_t budget;
@@ -459,17 +511,23 @@ static std::variant<Plan, Refusal> analyzeLoop(Operation *op, Operation *func,
 
   // Loop-level conditions.
   auto module = op->getParentOfType<ModuleOp>();
-  auto numWarps = module ? module->getAttrOfType<IntegerAttr>(kNumWarpsAttr) : IntegerAttr();
-  if (!numWarps || numWarps.getInt() <= 0)
+  auto numWarps = module ? getIntAttr(module, kNumWarpsAttr) : std::nullopt;
+  if (!numWarps || *numWarps <= 0)
     return refuse("the module has no ttg.num-warps attribute (not TTGIR)");
-  plan.numWarps = numWarps.getInt();
-  if (auto tpw = module->getAttrOfType<IntegerAttr>("ttg.threads-per-warp"))
-    plan.threadsPerWarp = tpw.getInt();
+  plan.numWarps = *numWarps;
+  if (auto tpw = getIntAttr(module, "ttg.threads-per-warp")) {
+    if (*tpw <= 0)
+      return refuse("the module's ttg.threads-per-warp is not positive");
+    plan.threadsPerWarp = *tpw;
+  }
   unsigned requested = opts.stages;
-  if (auto ns = dyn_cast_or_null<IntegerAttr>(op->getAttr(kNumStagesAttr))) {
-    if (ns.getInt() <= 1)
+  if (op->getAttr(kNumStagesAttr)) {
+    auto ns = getIntAttr(op, kNumStagesAttr);
+    if (!ns)
+      return refuse("tt.num_stages is not an integer");
+    if (*ns <= 1)
       return refuse("tt.num_stages <= 1: already materialized, or pipelining disabled for it");
-    requested = std::min<int64_t>(ns.getInt(), kMaxStages);
+    requested = std::min<int64_t>(*ns, kMaxStages);
   }
   plan.requestedStages = requested;
   if (Attribute uc = getAttr(op, "unsignedCmp")) // a unit or boolean flag in newer MLIR
@@ -588,21 +646,37 @@ static std::variant<Plan, Refusal> analyzeLoop(Operation *op, Operation *func,
       return;
     auto type = triton::getMemDesc(inner->getResult(0).getType());
     auto bytes = type ? memDescBytes(*type, ctx) : std::nullopt;
+    auto total = bytes ? llvm::checkedAdd(plan.otherSmemBytes, *bytes) : std::nullopt;
     if (!bytes)
       sizeWhy = "a shared-memory allocation of the function has a type TLE cannot size";
+    else if (!total)
+      sizeWhy = "the function's shared-memory allocations overflow a 64-bit byte count";
     else
-      plan.otherSmemBytes += *bytes;
+      plan.otherSmemBytes = *total;
   });
   if (!sizeWhy.empty())
     return refuse(sizeWhy);
-  int64_t perSlot = plan.perSlotBytes();
-  int64_t fitting = perSlot > 0 ? (plan.budget - plan.otherSmemBytes) / perSlot : 0;
+  auto perSlotOr = plan.perSlotBytesChecked();
+  if (!perSlotOr)
+    return refuse("the tiles' sizes overflow a 64-bit byte count");
+  int64_t perSlot = *perSlotOr;
+  int64_t fitting = perSlot > 0 && plan.budget > plan.otherSmemBytes
+                        ? (plan.budget - plan.otherSmemBytes) / perSlot
+                        : 0;
 
-  // Trip count and the shape of the result.
+  // Trip count and the shape of the result, with every bound checked for overflow: a wrapped
+  // count would peel the wrong number of iterations.
   auto lb = getConstantInt(loop.lb()), ub = getConstantInt(loop.ub()),
        step = getConstantInt(loop.step());
-  if (lb && ub && step && *step > 0 && !(plan.unsignedCmp && (*lb < 0 || *ub < 0)))
-    plan.tripCount = *ub > *lb ? (*ub - *lb + *step - 1) / *step : 0;
+  if (step && *step <= 0)
+    return refuse("the loop's step is not positive");
+  if (lb && ub && step && !(plan.unsignedCmp && (*lb < 0 || *ub < 0))) {
+    auto span = llvm::checkedSub(*ub, *lb);
+    auto rounded = span ? llvm::checkedAdd(*span, *step - 1) : std::nullopt;
+    if (!rounded)
+      return refuse("the static trip count overflows a 64-bit integer");
+    plan.tripCount = *ub > *lb ? *rounded / *step : 0;
+  }
   if (plan.tripCount && *plan.tripCount == 0)
     return refuse("static trip count 0: nothing to pipeline");
   if (plan.tripCount && *plan.tripCount <= (int64_t)requested && *plan.tripCount <= fitting) {
@@ -617,6 +691,8 @@ static std::variant<Plan, Refusal> analyzeLoop(Operation *op, Operation *func,
                    " bytes (stages=" + llvm::Twine(requested) + " requested)")
                       .str());
   plan.stages = std::min<int64_t>(requested, fitting);
+  if (!runAheadFits(plan, lb, ub, step))
+    return refuse("the run-ahead induction variable (i + (stages - 1) * step) overflows its type");
   return plan;
 }
 
@@ -1048,6 +1124,8 @@ struct MaterializePipelinePass
   void runOnOperation() override {
 #ifdef __TLE__
     ModuleOp module = getOperation();
+    if (failed(verifySSAOrder(module)))
+      return signalPassFailure();
     if (stages < kMinStages || stages > kMaxStages) {
       module.emitError() << "tle-materialize-pipeline: stages must be in [" << kMinStages << ", "
                          << kMaxStages << "], got " << (unsigned)stages;

@@ -45,6 +45,10 @@ static FailureOr<NvidiaMmaEncoding> planSplit(const NvidiaMmaEncoding &mma, int6
     why = "not a 2-D Hopper (version 3) MMA layout";
     return failure();
   }
+  if (m <= 0 || n <= 0 || llvm::any_of(mma.instrShape, [](int64_t d) { return d <= 0; })) {
+    why = "the WGMMA's shape or instruction shape has a zero or dynamic dimension";
+    return failure();
+  }
   if (mma.warpsPerCTA[0] != numWarps || mma.warpsPerCTA[1] != 1) {
     why = "warps are already split along N";
     return failure();
@@ -82,10 +86,12 @@ struct SplitDotWarpsPass : public tle::impl::TLESplitDotWarpsBase<SplitDotWarpsP
   void runOnOperation() override {
 #ifdef __TLE__
     ModuleOp module = getOperation();
-    auto numWarpsAttr = module->getAttrOfType<IntegerAttr>(kNumWarpsAttr);
-    if (!numWarpsAttr)
+    if (failed(verifySSAOrder(module)))
+      return signalPassFailure();
+    auto numWarpsOr = getIntAttr(module, kNumWarpsAttr);
+    if (!numWarpsOr || *numWarpsOr <= 0)
       return; // not TTGIR (no layouts assigned yet)
-    int64_t numWarps = numWarpsAttr.getInt();
+    int64_t numWarps = *numWarpsOr;
 
     // Every distinct WGMMA layout, with the plan all its dots agree on (or a refusal).
     std::map<std::string, std::optional<SplitPlan>> plans;

@@ -4,6 +4,7 @@
 #include "model/TritonTypes.h"
 #include "mlir/IR/Block.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Dominance.h"
 
 using namespace mlir;
 
@@ -18,6 +19,39 @@ Attribute getAttr(Operation *op, llvm::StringRef name) {
     if (Attribute attr = props.get(name))
       return attr;
   return op->getAttr(name);
+}
+
+std::optional<int64_t> getIntAttr(Operation *op, llvm::StringRef name) {
+  auto attr = dyn_cast_or_null<IntegerAttr>(getAttr(op, name));
+  if (!attr || !attr.getType().isIntOrIndex())
+    return std::nullopt;
+  return attr.getValue().trySExtValue();
+}
+
+/// Whether `v` is available at `user`: defined in a block enclosing it, before it.
+static bool isDefinedBefore(Value v, Operation *user, DominanceInfo &dom) {
+  Block *defBlock = v.getParentBlock();
+  Operation *def = v.getDefiningOp();
+  Operation *anchor = defBlock->getParent()->findAncestorOpInRegion(*user);
+  if (!anchor || anchor == def)
+    return false; // used outside the region of its definition, or inside its own op
+  if (anchor->getBlock() != defBlock)
+    return dom.properlyDominates(defBlock, anchor->getBlock());
+  return !def || def->isBeforeInBlock(anchor);
+}
+
+LogicalResult verifySSAOrder(Operation *root) {
+  DominanceInfo dom(root);
+  WalkResult result = root->walk([&](Operation *op) {
+    for (OpOperand &operand : op->getOpOperands())
+      if (!isDefinedBefore(operand.get(), op, dom)) {
+        op->emitError() << "operand #" << operand.getOperandNumber() << " of '" << op->getName()
+                        << "' is used before its definition (Triton IR is in SSA order)";
+        return WalkResult::interrupt();
+      }
+    return WalkResult::advance();
+  });
+  return failure(result.wasInterrupted());
 }
 
 bool isMemDescView(Operation *op) {
@@ -96,8 +130,7 @@ bool isAsyncWarpGroupDot(Operation *op) {
 bool isFullWgmmaWait(Operation *op) {
   if (!isOp(op, kWarpGroupDotWait))
     return false;
-  auto pendings = dyn_cast_or_null<IntegerAttr>(getAttr(op, "pendings"));
-  return pendings && pendings.getInt() == 0;
+  return getIntAttr(op, "pendings") == 0;
 }
 
 SlotAccess getSlotAccess(Value memdesc) {
@@ -118,11 +151,9 @@ SlotAccess getSlotAccess(Value memdesc) {
 
 static std::optional<int64_t> getConstantInt(Value v) {
   Operation *def = v ? v.getDefiningOp() : nullptr;
-  if (!isOp(def, "arith.constant"))
+  if (!isOp(def, "arith.constant") || def->getNumResults() != 1)
     return std::nullopt;
-  if (auto attr = dyn_cast_or_null<IntegerAttr>(getAttr(def, "value")))
-    return attr.getValue().getSExtValue();
-  return std::nullopt;
+  return getIntAttr(def, "value");
 }
 
 /// The modulus N when `next` is `select(x + 1 {==, >=} N, 0, x + 1)`, which maps every x in
@@ -134,15 +165,16 @@ static std::optional<int64_t> nextModulo(Value next, Value x) {
     return std::nullopt;
   Value inc = select->getOperand(2);
   Operation *add = inc.getDefiningOp();
-  if (!isOp(add, "arith.addi") ||
+  if (!isOp(add, "arith.addi") || add->getNumOperands() != 2 ||
       !((add->getOperand(0) == x && getConstantInt(add->getOperand(1)) == 1) ||
         (add->getOperand(1) == x && getConstantInt(add->getOperand(0)) == 1)))
     return std::nullopt;
   Operation *cmp = select->getOperand(0).getDefiningOp();
-  auto predicate = cmp ? dyn_cast_or_null<IntegerAttr>(getAttr(cmp, "predicate")) : nullptr;
+  if (!isOp(cmp, "arith.cmpi") || cmp->getNumOperands() != 2)
+    return std::nullopt;
+  auto predicate = getIntAttr(cmp, "predicate");
   // arith.cmpi predicates: 0 = eq, 5 = sge.
-  if (!isOp(cmp, "arith.cmpi") || !predicate ||
-      (predicate.getInt() != 0 && predicate.getInt() != 5) || cmp->getOperand(0) != inc)
+  if (!predicate || (*predicate != 0 && *predicate != 5) || cmp->getOperand(0) != inc)
     return std::nullopt;
   auto n = getConstantInt(cmp->getOperand(1));
   if (!n || *n < 1)
@@ -166,7 +198,7 @@ static std::optional<ModCounter> counterArg(BlockArgument arg, Value &yielded, i
     return std::nullopt;
   unsigned k = arg.getArgNumber() - 1; // iter arg k (argument 0 is the induction variable)
   Operation *yield = arg.getOwner()->getTerminator();
-  if (3 + k >= loop->getNumOperands() || k >= yield->getNumOperands())
+  if (!isOp(yield, kScfYield) || 3 + k >= loop->getNumOperands() || k >= yield->getNumOperands())
     return std::nullopt;
   auto c = getConstantInt(loop->getOperand(3 + k));
   if (!c)
@@ -195,7 +227,7 @@ static std::optional<ModCounter> getModCounter(Value v) {
   if (!isOp(select, "arith.select") || select->getNumOperands() != 3)
     return std::nullopt;
   Operation *add = select->getOperand(2).getDefiningOp();
-  if (!isOp(add, "arith.addi"))
+  if (!isOp(add, "arith.addi") || add->getNumOperands() != 2)
     return std::nullopt;
   for (Value operand : add->getOperands()) {
     auto arg = dyn_cast<BlockArgument>(operand);
@@ -210,14 +242,28 @@ static std::optional<ModCounter> getModCounter(Value v) {
   return std::nullopt;
 }
 
+/// (a - b) mod N when both are modulo-N counters of one loop.
+static std::optional<int64_t> counterDifference(Value a, Value b) {
+  if (!a || !b)
+    return std::nullopt;
+  auto ca = getModCounter(a), cb = getModCounter(b);
+  if (!ca || !cb || ca->loop != cb->loop || ca->modulus != cb->modulus)
+    return std::nullopt;
+  return (ca->offset - cb->offset) % ca->modulus;
+}
+
 bool slotsProvablyDistinct(Value a, Value b) {
   if (!a || !b || a == b)
     return false;
-  auto ca = getModCounter(a), cb = getModCounter(b);
-  if (!ca || !cb || ca->loop != cb->loop || ca->modulus != cb->modulus)
-    return false;
-  int64_t diff = (ca->offset - cb->offset) % ca->modulus;
-  return diff != 0;
+  auto diff = counterDifference(a, b);
+  return diff && *diff != 0;
+}
+
+bool slotsProvablyEqual(Value a, Value b) {
+  if (a && a == b)
+    return true;
+  auto diff = counterDifference(a, b);
+  return diff && *diff == 0;
 }
 
 // ---- Added for tle-materialize-pipeline ----

@@ -42,6 +42,15 @@ mlir::Attribute getAttr(mlir::Operation *op, llvm::StringRef name);
 template <typename T> T getAttrOfType(mlir::Operation *op, llvm::StringRef name) {
   return llvm::dyn_cast_or_null<T>(getAttr(op, name));
 }
+/// An integer attribute's value; nullopt when absent, not an integer, or wider than 64 bits
+/// (IntegerAttr::getInt asserts on those).
+std::optional<int64_t> getIntAttr(mlir::Operation *op, llvm::StringRef name);
+
+/// Checks that every operand under `root` is defined before its use. Triton's regions are SSA
+/// regions, but with its dialects unregistered MLIR treats them as graph regions and accepts a use
+/// before its definition; passes that reorder or merge ops rely on the order. Emits an error at
+/// the first offending op.
+mlir::LogicalResult verifySSAOrder(mlir::Operation *root);
 
 /// Ops whose result is a view of operand 0's shared memory (no data moved).
 bool isMemDescView(mlir::Operation *op);
@@ -83,6 +92,9 @@ SlotAccess getSlotAccess(mlir::Value memdesc);
 /// modulo-N counters of one scf.for (Triton's pipeliner and tle-materialize-pipeline both carry
 /// `select(x + 1 >= N, 0, x + 1)` counters) started at constants that differ modulo N.
 bool slotsProvablyDistinct(mlir::Value a, mlir::Value b);
+/// Whether two ring-slot indices are equal in every iteration (the same value, or counters as
+/// above with equal offsets).
+bool slotsProvablyEqual(mlir::Value a, mlir::Value b);
 
 // ---- Added for tle-materialize-pipeline (software pipelining before Triton's pipeliner) ----
 

@@ -42,14 +42,9 @@ static Operation *endOfRead(Operation *dot) {
   auto isAsync = getAttrOfType<BoolAttr>(dot, "isAsync");
   if (!isAsync || !isAsync.getValue())
     return dot;
-  for (Operation *op = dot->getNextNode(); op; op = op->getNextNode()) {
-    if (!isOp(op, kWarpGroupDotWait))
-      continue;
-    auto pendings = getAttrOfType<IntegerAttr>(op, "pendings");
-    if (pendings && pendings.getInt() == 0 &&
-        llvm::is_contained(op->getOperands(), dot->getResult(0)))
+  for (Operation *op = dot->getNextNode(); op; op = op->getNextNode())
+    if (isFullWgmmaWait(op) && llvm::is_contained(op->getOperands(), dot->getResult(0)))
       return op;
-  }
   return nullptr;
 }
 
@@ -77,6 +72,8 @@ static std::optional<ReuseCandidate> match(Operation *dot, unsigned idx, std::st
     return std::nullopt;
   Operation *src = c.alloc->getOperand(0).getDefiningOp();
   if (isOp(src, kTrans)) {
+    if (src->getNumOperands() != 1)
+      return std::nullopt;
     c.transpose = src;
     auto order = getAttrOfType<DenseI32ArrayAttr>(src, "order");
     if (!order)
@@ -99,7 +96,8 @@ static std::optional<ReuseCandidate> match(Operation *dot, unsigned idx, std::st
     Operation *user = use.getOwner();
     if (user == dot)
       continue;
-    if (!isOp(user, kWarpGroupDotWait) ||
+    // A wait passes operand i through as result i.
+    if (!isOp(user, kWarpGroupDotWait) || user->getNumResults() != user->getNumOperands() ||
         !user->getResult(use.getOperandNumber()).use_empty()) {
       why = "the staged copy has other uses";
       return std::nullopt;
@@ -113,6 +111,12 @@ static std::optional<MemDescType> viewType(const MemDescType &src, ArrayRef<int3
   auto enc = triton::NvmmaSharedEncoding::from(src.encoding);
   if (!enc || !src.inSharedMemory() || order.size() != src.shape.size())
     return std::nullopt;
+  SmallVector<bool> seen(order.size(), false);
+  for (int32_t d : order) {
+    if (d < 0 || d >= (int32_t)order.size() || seen[d])
+      return std::nullopt; // not a permutation
+    seen[d] = true;
+  }
   MemDescType view = src;
   for (auto [i, d] : llvm::enumerate(order))
     view.shape[i] = src.shape[d];
@@ -133,8 +137,10 @@ struct WgmmaOperandReusePass : public tle::impl::TLEWgmmaOperandReuseBase<WgmmaO
   void runOnOperation() override {
 #ifdef __TLE__
     SmallVector<Operation *> dots;
+    if (failed(verifySSAOrder(getOperation())))
+      return signalPassFailure();
     getOperation().walk([&](Operation *op) {
-      if (isOp(op, kWarpGroupDot) && op->getNumOperands() >= 2)
+      if (isOp(op, kWarpGroupDot) && op->getNumOperands() >= 3 && op->getNumResults() == 1)
         dots.push_back(op);
     });
     for (Operation *dot : dots)
