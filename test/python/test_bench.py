@@ -399,6 +399,11 @@ def cpu_driver(monkeypatch):
     monkeypatch.setattr(bench, "make_inputs", lambda *a, **k: real_inputs(*a, **{**k, "device": "cpu"}))
     calls = []
     monkeypatch.setattr(bench, "bench_ms", lambda fn, warmup, rep: (fn(), calls.append(1), 2.0)[2])
+
+    def no_ceilings(*a, **k):  # a real GPU (the H200 run) would measure them
+        raise RuntimeError("stubbed CUDA")
+
+    monkeypatch.setattr(bench, "measure_ceilings", no_ceilings)
     return calls
 
 

@@ -60,7 +60,8 @@ def test_schema_has_flashmla_arguments_and_returns():
                           ("attn_sink", None), ("topk_length", None)]
     assert [str(a.type) for a in schema.arguments[:7]] == ["Tensor", "Tensor", "Tensor", "float", "int",
                                                            "Optional[Tensor]", "Optional[Tensor]"]
-    assert [a.name for a in schema.arguments if a.kwarg_only] == ["kernel", "backend", "config"]
+    # ``tle_kernel``, not ``kernel``: Inductor's fallback lowering has a keyword of that name
+    assert [a.name for a in schema.arguments if a.kwarg_only] == ["tle_kernel", "backend", "config"]
     assert len(schema.returns) == 3 and all(str(r.type) == "Tensor" for r in schema.returns)
     assert not any(a.alias_info for a in schema.arguments)  # functional: no input is mutated
 
@@ -90,7 +91,7 @@ def _opcheck_cases():
     yield "fp16-d512-sink-topk_length", (q, kv, idx, 0.05, 512, sink, tlen), {}
     q, kv, idx = make_inputs(batch=2, s_q=3, s_kv=20, topk=5, seed=2)
     yield "batched-options", (q, kv, idx, 0.1, 512, None, torch.tensor([[5, 1, 0], [2, 5, 4]], dtype=torch.int32)), \
-        dict(kernel="tl", backend="triton", config=[16, 64, 4, 2])
+        dict(tle_kernel="tl", backend="triton", config=[16, 64, 4, 2])
     q, kv, idx = make_inputs(s_kv=0, seed=3)
     yield "empty-kv", (q, kv, idx, 0.1), {}
 
@@ -111,7 +112,7 @@ def test_cpu_implementation_is_the_reference_in_q_dtype():
     for a, b in zip((out, ml, lse), ref):
         assert torch.equal(a, b)
     with pytest.raises(ValueError, match="kernel must be"):
-        OP(q, kv, idx, 0.07, kernel="fast")
+        OP(q, kv, idx, 0.07, tle_kernel="fast")
     with pytest.raises(TypeError, match="q must have dtype in"):
         OP(q.float(), kv.float(), idx, 0.07)  # the op's rules, not the (fp32-accepting) reference's
 
@@ -184,7 +185,7 @@ def test_export_keeps_options_and_the_drop_in():
                 torch.empty(4, 1, 64, dtype=torch.int32, device="cuda"), torch.empty(4, dtype=torch.int32, device="cuda"))
         ep = torch.export.export(Calls(), args, strict=True)
     calls = [n for n in ep.graph.nodes if n.op == "call_function" and n.target is OP]
-    assert [n.kwargs for n in calls] == [{"kernel": "tl", "config": [64, 32, 8, 2]},
+    assert [n.kwargs for n in calls] == [{"tle_kernel": "tl", "config": [64, 32, 8, 2]},
                                          {"backend": "tle", "config": [64, 32, 8, 2]}, {}]
     assert calls[2].args[4:] == (512, None, calls[0].args[6])
 
@@ -204,6 +205,22 @@ def test_compile_fullgraph_on_cpu_matches_eager():
         got = torch.compile(step, fullgraph=True, backend="aot_eager", dynamic=dynamic)(q, kv, idx)
         for a, b in zip(got, eager):
             assert torch.equal(a, b)
+
+
+def test_inductor_lowers_the_op_with_its_options():
+    """Inductor (not only AOT tracing) lowers the op as an opaque fallback node, options included:
+    an op argument named like one of Inductor's own lowering keywords (``kernel``) broke this."""
+    q, kv, idx = make_inputs(s_q=4, h_q=16, s_kv=40, topk=8, seed=7)
+
+    def step(q, kv, idx):
+        a = OP(q, kv, idx, 0.05, tle_kernel="tl", backend="triton")
+        return a[0].float() * 2, a[2]
+
+    eager = step(q, kv, idx)
+    torch._dynamo.reset()
+    got = torch.compile(step, fullgraph=True, backend="inductor")(q, kv, idx)
+    for a, b in zip(got, eager):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -78,9 +78,11 @@ __all__ = [
 ]
 
 SCHEMA = ("sparse_mla_fwd(Tensor q, Tensor kv, Tensor indices, float sm_scale, int d_v=512, "
-          "Tensor? attn_sink=None, Tensor? topk_length=None, *, str? kernel=None, str? backend=None, "
+          "Tensor? attn_sink=None, Tensor? topk_length=None, *, str? tle_kernel=None, str? backend=None, "
           "int[]? config=None) -> (Tensor, Tensor, Tensor)")
 BACKENDS = ("triton", "tle")
+# The schema calls the kernel option ``tle_kernel``: Inductor's fallback lowering takes a keyword
+# argument ``kernel`` of its own, and an op argument of that name collides with it.
 
 # Measured on the H200 (2026-12-01, s_q 4096, topk 2048, s_kv 64K): with h_q = 16 the plain kernel's
 # 16-head blocks take 2.07 ms, the same problem padded to 64 heads through the warp-specialized
@@ -368,8 +370,9 @@ def _misalignment(*tensors) -> int:
     return code
 
 
-def _cuda_impl(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_length=None, *, kernel=None, backend=None,
+def _cuda_impl(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_length=None, *, tle_kernel=None, backend=None,
                config=None):
+    kernel = tle_kernel
     _check_grad(q, kv, attn_sink)
     if not -SCALE_LIMIT <= sm_scale <= SCALE_LIMIT:  # per call: the scale is not part of the key
         check_scale(sm_scale)
@@ -469,21 +472,21 @@ def _stream_of():
 # --------------------------------------------------------------------------------------------------
 # CPU and fake implementations
 # --------------------------------------------------------------------------------------------------
-def _cpu_impl(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_length=None, *, kernel=None, backend=None,
+def _cpu_impl(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_length=None, *, tle_kernel=None, backend=None,
               config=None):
     """The fp32 reference (out in q's dtype). ``kernel``/``backend``/``config`` choose among CUDA
     kernels: checked, without effect here."""
     _check_grad(q, kv, attn_sink)
-    _check_options(kernel, backend)
+    _check_options(tle_kernel, backend)
     _parse_config(config)
     validate_sparse_mla_inputs(q, kv, indices, sm_scale, d_v, attn_sink, topk_length)
     return sparse_mla_fwd_reference(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, out_dtype=q.dtype)
 
 
-def _fake_impl(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_length=None, *, kernel=None, backend=None,
+def _fake_impl(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_length=None, *, tle_kernel=None, backend=None,
                config=None):
     _check_grad(q, kv, attn_sink)
-    _check_options(kernel, backend)
+    _check_options(tle_kernel, backend)
     _parse_config(config)
     prob = validate_sparse_mla_inputs(q, kv, indices, sm_scale, d_v, attn_sink, topk_length)
     return allocate_outputs(prob, q)
@@ -541,7 +544,8 @@ def sparse_mla_fwd(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_lengt
     if config is not None:
         c = SparseMLAConfig.parse(config)
         config = [c.block_h, c.block_k, c.num_warps, c.num_stages]
-    return _OP(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, kernel=kernel, backend=backend, config=config)
+    return _OP(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kernel=kernel, backend=backend,
+               config=config)
 
 
 # --------------------------------------------------------------------------------------------------
