@@ -399,16 +399,16 @@ def cpu_driver(monkeypatch):
     monkeypatch.setattr(bench, "make_inputs", lambda *a, **k: real_inputs(*a, **{**k, "device": "cpu"}))
     calls = []
     monkeypatch.setattr(bench, "bench_ms", lambda fn, warmup, rep: (fn(), calls.append(1), 2.0)[2])
-
-    def no_ceilings(*a, **k):  # a real GPU (the H200 run) would measure them
-        raise RuntimeError("stubbed CUDA")
-
-    monkeypatch.setattr(bench, "measure_ceilings", no_ceilings)
     return calls
 
 
-def test_driver_end_to_end_on_cpu(tmp_path, capsys, cpu_driver):
+def test_driver_end_to_end_on_cpu(tmp_path, capsys, cpu_driver, monkeypatch):
     import triton
+
+    def no_ceilings(*a, **k):  # on a GPU machine they would really be measured
+        raise RuntimeError("stubbed CUDA")
+
+    monkeypatch.setattr(bench, "measure_ceilings", no_ceilings)
 
     out_dir = tmp_path / "res"
     mods = "tle_test_bench_providers"
