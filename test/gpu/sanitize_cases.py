@@ -34,7 +34,7 @@ def _import_paths():
 OP_CASES = {
     # s_kv < topk: each row's indices end in -1 padding; topk a multiple of neither 64 nor 128
     "padding": (4, 64, 576, 150, 200, "bf16", {}),
-    # h_q = 48: the op pads the heads with zeros to 64 for this kernel (automatic choice only)
+    # h_q = 48: one 64-head block whose last 16 Q rows are zero-filled and outputs masked
     "head-padding": (4, 48, 576, 300, 128, "bf16", {}),
     # invalid indices (-1, negative, >= s_kv, INT32_MAX), a row alternating -1 / s_kv, a fully masked row
     "invalid-indices": (4, 128, 576, 500, 192, "bf16", {"invalid": 0.3, "oob": True, "mask_rows": (2,)}),
@@ -64,8 +64,7 @@ def run_op(names) -> bool:
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[dtype]
         try:
             q, kv, idx, scale, extra = make_problem(s_q, h_q, d_qk, s_kv, topk, dtype, seed=3, **feats)
-            # the ws kernel by name where h_q allows it; the automatic choice (checked) pads heads
-            kernel = "ws" if h_q % 64 == 0 else None
+            kernel = "ws"
             choice = select_kernel(q, kv, idx, **extra, kernel=kernel, backend="tle")
             assert choice.kernel == "ws", f"the op would run {choice.kernel}: {choice.reason}"
             got = sparse_mla_fwd(q, kv, idx, scale, **extra, backend="tle", kernel=kernel)

@@ -98,15 +98,15 @@ def test_ws_agrees_with_plain_kernel():
 
 
 def test_default_kernel_choice():
-    """With TLE on, supported calls take the ws kernel; h_q = 48 runs it with the heads padded to
-    64 (explicit kernel="ws" means exactly this problem on it, so it refuses)."""
+    """With TLE on, supported calls take the ws kernel; h_q = 48 runs it as one 64-head block whose
+    last 16 Q rows are zero-filled and whose outputs are not stored (explicit or automatic)."""
     q, kv, idx, scale, _ = make_problem(4, 48, 576, 500, 128, BF16, seed=17)
-    with pytest.raises(ValueError, match="multiple of 64"):
-        sparse_mla_fwd(q, kv, idx, scale, backend="tle", kernel="ws")
-    assert select_kernel(q, kv, idx, backend="tle") == KernelChoice("ws", 64)
-    out = sparse_mla_fwd(q, kv, idx, scale, backend="tle")  # padded ws kernel
-    check_against_reference(out, sparse_mla_fwd_reference(q, kv, idx, scale), BF16)
-    assert all(t.is_contiguous() for t in out)
+    assert select_kernel(q, kv, idx, backend="tle") == KernelChoice("ws")
+    ref = sparse_mla_fwd_reference(q, kv, idx, scale)
+    for kernel in (None, "ws"):
+        out = sparse_mla_fwd(q, kv, idx, scale, backend="tle", kernel=kernel)
+        check_against_reference(out, ref, BF16)
+        assert all(t.is_contiguous() for t in out)
 
 
 def _launch_ws(q, kv, idx, scale, extra, persistent):

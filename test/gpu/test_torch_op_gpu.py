@@ -175,8 +175,9 @@ def test_no_host_synchronization_on_the_call_path(case):
 @needs_ws
 @pytest.mark.parametrize("h_q", [32, 48, 80, 112])
 def test_padded_heads_equal_the_caller_padded_problem(h_q):
-    """Heads padded inside the op give exactly what a caller who pads q (and sink) with zero heads
-    to a multiple of 64 and slices the outputs gets from the ws kernel."""
+    """A head count that is not a multiple of 64 (the ws kernel's last block masked) gives exactly
+    what a caller who pads q (and sink) with zero heads to a multiple of 64 and slices the outputs
+    gets from it, and writes nothing past the real heads."""
     q, kv, idx, scale, extra = make_problem(24, h_q, 576, 3000, 384, BF16, seed=10, sink=True, topk_length=True)
     hp = -(-h_q // 64) * 64
     q_pad = torch.zeros(24, hp, 576, dtype=BF16, device=DEV)

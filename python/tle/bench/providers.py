@@ -112,7 +112,7 @@ def make_tle_provider(config=None, kernel=None, name="tle") -> Provider:
         if select is None:
             return None
         c = select(q, kv, idx, d_v, attn_sink, topk_length, kernel=kernel, backend="tle", config=config)
-        text = c.kernel + (f" (h_q padded to {c.launch_h_q})" if c.launch_h_q != q.shape[-2] else "")
+        text = c.kernel
         return text + (" (fallback)" if c.fallback else "")
 
     if kernel == "tl":

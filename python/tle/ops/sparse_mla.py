@@ -85,8 +85,8 @@ BACKENDS = ("triton", "tle")
 # argument ``kernel`` of its own, and an op argument of that name collides with it.
 
 # Measured on the H200 (2026-12-01, s_q 4096, topk 2048, s_kv 64K): with h_q = 16 the plain kernel's
-# 16-head blocks take 2.07 ms, the same problem padded to 64 heads through the warp-specialized
-# kernel ~2.5 ms (its h_q = 64 time); from h_q = 32 on padding wins (h_q = 32: plain 4.44 ms).
+# 16-head blocks take 2.15 ms, one 64-head block of the warp-specialized kernel ~2.46 ms (its
+# h_q = 64 time); from h_q = 32 on the 64-head block wins (h_q = 32: plain 4.57 ms).
 PLAIN_MAX_H_Q = 16
 
 
@@ -98,8 +98,6 @@ class KernelChoice:
     """What the op runs for a call.
 
     ``kernel``: "ws" (warp-specialized Gluon kernel) or "tl" (plain ``@triton.jit`` kernel).
-    ``launch_h_q``: heads the kernel computes; more than h_q when the call's heads are padded with
-    zero heads to a multiple of 64 for the ws kernel (their outputs are dropped).
     ``config``: the plain kernel's configuration (None for "ws").
     ``reason``: why the automatic choice is not the ws kernel (None when it is, or when the
     caller named the kernel). ``fallback``: True when the ws kernel would have been chosen but
@@ -107,7 +105,6 @@ class KernelChoice:
     """
 
     kernel: str
-    launch_h_q: int
     config: Optional[SparseMLAConfig] = None
     reason: Optional[str] = None
     fallback: bool = False
@@ -139,7 +136,7 @@ def _choose(prob: SparseMLAProblem, dtype, kernel: Optional[str], tle_on: bool, 
             capability: tuple) -> KernelChoice:
     h_q = prob.h_q
     if kernel == "tl":
-        return KernelChoice("tl", h_q, config or default_config(h_q))
+        return KernelChoice("tl", config or default_config(h_q))
     hw = None if tuple(capability) == (9, 0) else \
         f"sm_{capability[0]}{capability[1]} (the kernel uses Hopper WGMMA and setmaxnreg)"
     if kernel == "ws":  # exactly this problem on the ws kernel, or an error
@@ -149,20 +146,19 @@ def _choose(prob: SparseMLAProblem, dtype, kernel: Optional[str], tle_on: bool, 
         runtime = ws_runtime_reason()
         if runtime:
             raise RuntimeError(f"the warp-specialized kernel cannot be built here: {runtime}")
-        return KernelChoice("ws", h_q)
-    plain = KernelChoice("tl", h_q, config or default_config(h_q))
+        return KernelChoice("ws")
+    plain = KernelChoice("tl", config or default_config(h_q))
     if not tle_on:
         return replace(plain, reason="TLE is off (the plain kernel is what TLE's passes compile)")
-    padded = -(-h_q // WS_BLOCK) * WS_BLOCK  # zero heads up to a multiple of 64 (outputs sliced)
-    reason = ws_shape_reason(replace(prob, h_q=padded), dtype, config) or hw
+    reason = ws_shape_reason(prob, dtype, config) or hw
     if reason:
         return replace(plain, reason=reason)
     if h_q <= PLAIN_MAX_H_Q:
-        return replace(plain, reason=f"h_q = {h_q}: the plain kernel's {h_q}-head blocks beat padding to 64 heads")
+        return replace(plain, reason=f"h_q = {h_q}: the plain kernel's {h_q}-head blocks beat a 64-head block")
     runtime = ws_runtime_reason()
     if runtime:
         return replace(plain, reason=runtime, fallback=True)
-    return KernelChoice("ws", padded)
+    return KernelChoice("ws")
 
 
 def _tle_on(backend: Optional[str]) -> bool:
@@ -286,13 +282,11 @@ class _Plan:
     """Everything about a call that its signature decides, computed once: output layouts, the
     compiled kernel and its argument list with the tensors and the scale left to fill in."""
 
-    __slots__ = ("index", "device", "dtype", "backend", "out_layout", "stat_layout", "sink_copy", "tlen_copy", "pad",
+    __slots__ = ("index", "device", "dtype", "backend", "out_layout", "stat_layout", "sink_copy", "tlen_copy",
                  "runner", "fn", "grid", "options", "template", "scale_pos", "stream")
 
     def __call__(self, q, kv, indices, sm_scale, attn_sink, topk_length):
         device = self.device
-        if self.pad is not None:
-            return self._padded(q, kv, indices, sm_scale, attn_sink, topk_length)
         # empty_strided: the cheapest allocation from Python (the strides are the contiguous ones)
         out = torch.empty_strided(*self.out_layout, dtype=self.dtype, device=device)
         max_logits = torch.empty_strided(*self.stat_layout, dtype=torch.float32, device=device)
@@ -304,27 +298,6 @@ class _Plan:
                 topk_length = topk_length.contiguous()
             self.launch((q, kv, indices, attn_sink, topk_length, out, max_logits, lse), sm_scale)
         return out, max_logits, lse
-
-    def _padded(self, q, kv, indices, sm_scale, attn_sink, topk_length):
-        """h_q heads computed as ``launch_h_q`` (a multiple of 64): zero heads appended to q (and
-        sink), outputs allocated padded and their first h_q heads returned, contiguous."""
-        h_q, q_shape, out_shape, stat_shape = self.pad
-        device = self.device
-        q_pad = torch.empty(q_shape, dtype=q.dtype, device=device)
-        q_pad.narrow(-2, 0, h_q).copy_(q)
-        q_pad.narrow(-2, h_q, q_shape[-2] - h_q).zero_()
-        if attn_sink is not None:
-            sink = torch.zeros(q_shape[-2], dtype=torch.float32, device=device)
-            sink[:h_q].copy_(attn_sink)
-            attn_sink = sink
-        if self.tlen_copy:
-            topk_length = topk_length.contiguous()
-        out = torch.empty(out_shape, dtype=self.dtype, device=device)
-        max_logits = torch.empty(stat_shape, dtype=torch.float32, device=device)
-        lse = torch.empty(stat_shape, dtype=torch.float32, device=device)
-        self.launch((q_pad, kv, indices, attn_sink, topk_length, out, max_logits, lse), sm_scale)
-        return (out.narrow(-2, 0, h_q).contiguous(), max_logits.narrow(-1, 0, h_q).contiguous(),
-                lse.narrow(-1, 0, h_q).contiguous())
 
     def launch(self, tensors, sm_scale):
         args = self.template.copy()
@@ -416,7 +389,7 @@ def _build_plan(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, kernel, b
     plan.stat_layout = _shape_and_strides(tuple(q.shape[:-1]))
     plan.sink_copy = attn_sink is not None and attn_sink.stride(-1) != 1
     plan.tlen_copy = topk_length is not None and topk_length.stride(-1) != 1
-    plan.pad = plan.template = plan.runner = None
+    plan.template = plan.runner = None
     if q.numel() == 0 or prob.s_q == 0:
         return plan
 
@@ -425,13 +398,9 @@ def _build_plan(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, kernel, b
     with torch.cuda.device(index), _tle_switch(backend):
         (usable, runner), launch = _compile(prob, q, kv, indices, sink, tlen, choice, num_sms, kernel)
         if not usable:  # the ws kernel cannot run here: the plain kernel instead
-            choice = KernelChoice("tl", prob.h_q, _parse_config(config) or default_config(prob.h_q))
+            choice = KernelChoice("tl", _parse_config(config) or default_config(prob.h_q))
             (usable, runner), launch = _compile(prob, q, kv, indices, sink, tlen, choice, num_sms, kernel)
     plan.runner, plan.stream = runner, (None if runner is None else _stream_of())
-    if choice.launch_h_q != prob.h_q:
-        lead = tuple(q.shape[:-2])
-        plan.pad = (prob.h_q, (*lead, choice.launch_h_q, prob.d_qk), (*lead, choice.launch_h_q, prob.d_v),
-                    (*lead, choice.launch_h_q))
     plan.fn, plan.grid, plan.options = launch.fn, launch.grid, launch.options
     plan.template = launch.positional()
     plan.scale_pos = launch.fn.arg_names.index("qk_scale_log2")
@@ -447,14 +416,7 @@ def _shape_and_strides(shape: tuple) -> tuple:
 
 
 def _compile(prob, q, kv, indices, sink, tlen, choice: KernelChoice, num_sms, kernel):
-    """``(compile_or_fallback's verdict, the launch)`` for ``choice`` on this call's tensors
-    (stand-ins of the padded ones when heads are padded)."""
-    if choice.launch_h_q != prob.h_q:
-        prob = replace(prob, h_q=choice.launch_h_q)
-        lead = tuple(q.shape[:-2])
-        q = torch.zeros((*lead, prob.h_q, prob.d_qk), dtype=q.dtype, device=q.device)
-        if sink is not None:
-            sink = torch.zeros(prob.h_q, dtype=torch.float32, device=q.device)
+    """``(compile_or_fallback's verdict, the launch)`` for ``choice`` on this call's tensors."""
     out = torch.empty((*q.shape[:-1], prob.d_v), dtype=q.dtype, device=q.device)
     stats = torch.empty(tuple(q.shape[:-1]), dtype=torch.float32, device=q.device)
     launch = make_launch(prob, q, kv, indices, sink, tlen, out, stats, torch.empty_like(stats),

@@ -186,8 +186,8 @@ def _exp_base(m):
 
 
 @gluon.jit
-def _store_output(o, l_total, m, out_ptr, out_row, stride_oh, COL0: gl.constexpr, sink_ptr, h0,
-                  HAS_SINK: gl.constexpr, o_layout: gl.constexpr):
+def _store_output(o, l_total, m, out_ptr, out_row, stride_oh, COL0: gl.constexpr, sink_ptr, h0, h_q,
+                  HAS_SINK: gl.constexpr, EVEN_H: gl.constexpr, o_layout: gl.constexpr):
     row_l: gl.constexpr = gl.SliceLayout(1, o_layout)
     col_l: gl.constexpr = gl.SliceLayout(0, o_layout)
     l_o = gl.convert_layout(l_total, row_l)
@@ -198,13 +198,19 @@ def _store_output(o, l_total, m, out_ptr, out_row, stride_oh, COL0: gl.constexpr
     heads = h0 + gl.arange(0, 64, layout=row_l)
     if HAS_SINK:
         lse2 = m_o + gl.log2(l_safe)
-        sink = gl.load(sink_ptr + heads)
+        if EVEN_H:
+            sink = gl.load(sink_ptr + heads)
+        else:
+            sink = gl.load(sink_ptr + heads, mask=heads < h_q, other=0.0)
         z = gl.where(has_any, sink * 1.4426950408889634 - lse2, 0.0)
         scale = scale / (1.0 + gl.exp2(z))
     out = o * scale[:, None]
     cols = COL0 + gl.arange(0, 256, layout=col_l)
     ptrs = out_ptr + out_row + heads[:, None] * stride_oh + cols[None, :]
-    gl.store(ptrs, out.to(out_ptr.dtype.element_ty))
+    if EVEN_H:
+        gl.store(ptrs, out.to(out_ptr.dtype.element_ty))
+    else:  # the block's heads past h_q were computed on zero-filled Q rows: not stored
+        gl.store(ptrs, out.to(out_ptr.dtype.element_ty), mask=(heads < h_q)[:, None] & (cols >= 0)[None, :])
 
 
 @gluon.jit
@@ -234,7 +240,7 @@ def _fresh_softmax_state():
 def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
                num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb, qk_scale_log2,
                out_ptr, stride_ob, stride_os, stride_oh, lse_ptr, max_logits_ptr, stride_lb, stride_ls, sink_ptr,
-               D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr, HAS_TOPK_LENGTH: gl.constexpr):
+               D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr, HAS_TOPK_LENGTH: gl.constexpr, EVEN_H: gl.constexpr):
     dtype: gl.constexpr = q_lo.dtype
 
     g0 = 0  # pairs done by this CTA before the current tile: ring phases run across tiles
@@ -302,13 +308,18 @@ def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
         l1 = receive_rows(stats.index(3), bars.index(_L1), k & 1, S_ROWS)
         l_total = l + l1
         out_row = b * stride_ob + tok * stride_os
-        _store_output(o, l_total, m, out_ptr, out_row, stride_oh, 0, sink_ptr, h0, HAS_SINK, O_LAYOUT)
+        _store_output(o, l_total, m, out_ptr, out_row, stride_oh, 0, sink_ptr, h0, h_q, HAS_SINK, EVEN_H, O_LAYOUT)
         has_any = m > float("-inf")
         l_safe = gl.where(has_any, l_total, 1.0)
         lse2 = gl.where(has_any, m + gl.log2(l_safe), float("inf"))
         stat = b * stride_lb + tok * stride_ls + h0 + gl.arange(0, 64, layout=S_ROWS)
-        gl.store(lse_ptr + stat, lse2 * 0.6931471805599453)
-        gl.store(max_logits_ptr + stat, m * 0.6931471805599453)
+        if EVEN_H:
+            gl.store(lse_ptr + stat, lse2 * 0.6931471805599453)
+            gl.store(max_logits_ptr + stat, m * 0.6931471805599453)
+        else:  # heads past h_q: not stored
+            stat_heads = h0 + gl.arange(0, 64, layout=S_ROWS)
+            gl.store(lse_ptr + stat, lse2 * 0.6931471805599453, mask=stat_heads < h_q)
+            gl.store(max_logits_ptr + stat, m * 0.6931471805599453, mask=stat_heads < h_q)
         g0 += npairs
         k += 1
 
@@ -317,7 +328,7 @@ def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
 def _consumer1(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
                num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb, qk_scale_log2,
                out_ptr, stride_ob, stride_os, stride_oh, sink_ptr,
-               D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr, HAS_TOPK_LENGTH: gl.constexpr):
+               D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr, HAS_TOPK_LENGTH: gl.constexpr, EVEN_H: gl.constexpr):
     dtype: gl.constexpr = q_lo.dtype
 
     g0 = 0
@@ -362,7 +373,8 @@ def _consumer1(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
         l0 = receive_rows(stats.index(2), bars.index(_L0), k & 1, S_ROWS)
         publish_rows(stats.index(3), l, bars.index(_L1))
         out_row = b * stride_ob + tok * stride_os
-        _store_output(o, l + l0, m, out_ptr, out_row, stride_oh, 256, sink_ptr, h0, HAS_SINK, O_LAYOUT)
+        _store_output(o, l + l0, m, out_ptr, out_row, stride_oh, 256, sink_ptr, h0, h_q, HAS_SINK, EVEN_H,
+                      O_LAYOUT)
         g0 += npairs
         k += 1
 
@@ -371,7 +383,8 @@ def _consumer1(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, ba
 def _producer(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, bias, bars,
               num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb,
               q_ptr, stride_qb, stride_qs, stride_qh, kv_ptr, stride_kvb, stride_kvs, idx_ptr, stride_ib, stride_is,
-              s_kv, D_ROPE: gl.constexpr, HAS_TOPK_LENGTH: gl.constexpr, INDEX_64: gl.constexpr):
+              s_kv, D_ROPE: gl.constexpr, HAS_TOPK_LENGTH: gl.constexpr, INDEX_64: gl.constexpr,
+              EVEN_H: gl.constexpr):
     # 4 warps x [4 rows, 8 threads x 8 elements]: every cp.async moves 16 bytes
     cp_layout: gl.constexpr = gl.BlockedLayout([1, 8], [4, 8], [4, 1], [1, 0])
     rows_l: gl.constexpr = gl.SliceLayout(1, cp_layout)
@@ -388,8 +401,12 @@ def _producer(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, bias, bars,
         if k > 0:
             mbarrier.wait(bars.index(_Q_FREE), (k - 1) & 1)
         q_row_ptr = q_ptr + b * stride_qb + tok * stride_qs + h0 * stride_qh
+        if EVEN_H:
+            q_valid = heads >= 0
+        else:  # a last block with fewer than 64 heads: its missing Q rows are zero-filled
+            q_valid = heads < h_q - h0
         gather_rows_async(q_lo.index(0), q_hi.index(0), q_rope.index(0), q_row_ptr, heads * stride_qh,
-                          heads >= 0, 256, D_ROPE, cp_layout)
+                          q_valid, 256, D_ROPE, cp_layout)
         arrive_when_copies_land(bars.index(_Q_READY))
 
         for t in range(npairs):
@@ -459,8 +476,10 @@ def sparse_mla_ws_kernel(
     gl.static_assert(D_V == 512, "the warp-specialized kernel splits d_v = 512 over two warpgroups")
     gl.static_assert(BLOCK_H == 64, "64 heads per CTA")
     gl.static_assert(BLOCK_K == 64, "64 KV rows per block")
-    gl.static_assert(EVEN_H, "h_q must be a multiple of 64")
-    n_hblocks = h_q // 64
+    if EVEN_H:
+        n_hblocks = h_q // 64
+    else:
+        n_hblocks = (h_q + 63) // 64
 
     dtype: gl.constexpr = q_ptr.dtype.element_ty
     smem: gl.constexpr = gl.NVMMASharedLayout(swizzle_byte_width=128, element_bitwidth=16, rank=2)
@@ -495,13 +514,13 @@ def sparse_mla_ws_kernel(
         (_consumer0, (q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
                       num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb, qk_scale_log2,
                       out_ptr, stride_ob, stride_os, stride_oh, lse_ptr, max_logits_ptr, stride_lb, stride_ls,
-                      sink_ptr, D_ROPE, HAS_SINK, HAS_TOPK_LENGTH)),
+                      sink_ptr, D_ROPE, HAS_SINK, HAS_TOPK_LENGTH, EVEN_H)),
         (_consumer1, (q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
                       num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb, qk_scale_log2,
                       out_ptr, stride_ob, stride_os, stride_oh, sink_ptr,
-                      D_ROPE, HAS_SINK, HAS_TOPK_LENGTH)),
+                      D_ROPE, HAS_SINK, HAS_TOPK_LENGTH, EVEN_H)),
         (_producer, (q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, bias, bars,
                      num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb,
                      q_ptr, stride_qb, stride_qs, stride_qh, kv_ptr, stride_kvb, stride_kvs, idx_ptr, stride_ib,
-                     stride_is, s_kv, D_ROPE, HAS_TOPK_LENGTH, INDEX_64)),
+                     stride_is, s_kv, D_ROPE, HAS_TOPK_LENGTH, INDEX_64, EVEN_H)),
     ], [4, 4], [CONSUMER_REGS, PRODUCER_REGS])
