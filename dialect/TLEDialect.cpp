@@ -21,24 +21,13 @@ void TLEDialect::initialize() {
 #define GET_OP_CLASSES
 #include "dialect/TLEOps.cpp.inc"
 
-/// True when `order` holds each of 0..rank-1 exactly once.
-static bool isPermutation(ArrayRef<int32_t> order) {
-  SmallVector<bool> seen(order.size(), false);
-  for (int32_t d : order) {
-    if (d < 0 || d >= (int32_t)order.size() || seen[d])
-      return false;
-    seen[d] = true;
-  }
-  return true;
-}
-
 LogicalResult MemDescWgmmaViewOp::verify() {
   auto src = triton::getMemDesc(getSrc().getType());
   auto dst = triton::getMemDesc(getResult().getType());
   if (!src || !dst)
     return emitOpError("operand and result must be !ttg.memdesc types");
   ArrayRef<int32_t> order = getOrder();
-  if (order.size() != src->shape.size() || !isPermutation(order))
+  if (order.size() != src->shape.size() || !triton::isPermutation(order))
     return emitOpError("'order' must be a permutation of 0..") << src->shape.size() - 1
            << " (the source rank), got [" << order << "]";
   if (!src->inSharedMemory() || src->memorySpace != dst->memorySpace)
@@ -56,19 +45,13 @@ LogicalResult MemDescWgmmaViewOp::verify() {
     if (dst->shape[i] != src->shape[d])
       return emitOpError("result dimension ") << i << " must be source dimension " << d
              << " (" << src->shape[d] << "), got " << dst->shape[i];
-  auto srcEnc = triton::NvmmaSharedEncoding::from(src->encoding);
-  auto dstEnc = triton::NvmmaSharedEncoding::from(dst->encoding);
-  if (!srcEnc || !dstEnc)
+  auto expected = triton::permutedView(*src, order);
+  if (!expected || !triton::NvmmaSharedEncoding::from(dst->encoding))
     return emitOpError("WGMMA reads only #ttg.nvmma_shared tiles; source is '")
            << src->encoding.str() << "', result is '" << dst->encoding.str() << "'";
-  // Swapping the two minor dimensions flips the transpose flag; other permutations keep it.
-  size_t r = order.size();
-  bool swapsMinor = r >= 2 && order[r - 1] == (int32_t)r - 2 && order[r - 2] == (int32_t)r - 1;
-  triton::NvmmaSharedEncoding expected = *srcEnc;
-  expected.transposed = swapsMinor ? !srcEnc->transposed : srcEnc->transposed;
-  if (expected.toEncoding() != dst->encoding)
+  if (expected->encoding != dst->encoding)
     return emitOpError("result encoding must be '")
-           << expected.toEncoding().str() << "', got '" << dst->encoding.str() << "'";
+           << expected->encoding.str() << "', got '" << dst->encoding.str() << "'";
   return success();
 }
 

@@ -1,7 +1,9 @@
 //===- TritonTypes.cpp - Parse and print Triton's textual types ----------===//
 #include "model/TritonTypes.h"
 
+#include "mlir/AsmParser/AsmParser.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CheckedArithmetic.h"
@@ -121,13 +123,27 @@ std::optional<int64_t> MemDescType::numElements() const {
   return n;
 }
 
+std::optional<int64_t> MemDescType::numBytes() const {
+  if (!elementType || !elementType.isIntOrFloat())
+    return std::nullopt;
+  auto elements = numElements();
+  auto bits = elements ? llvm::checkedMul(*elements, (int64_t)elementType.getIntOrFloatBitWidth())
+                       : std::nullopt;
+  auto rounded = bits ? llvm::checkedAdd(*bits, int64_t(7)) : std::nullopt;
+  return rounded ? std::optional<int64_t>(*rounded / 8) : std::nullopt;
+}
+
 std::string MemDescType::str() const {
   std::string s;
   raw_string_ostream os(s);
   os << "!ttg.memdesc<";
   for (int64_t d : shape)
     os << d << 'x';
-  os << elementType << ", " << encoding.str() << ", " << memorySpace.str();
+  if (elementType)
+    elementType.print(os);
+  else
+    os << "<<null>>";
+  os << ", " << encoding.str() << ", " << memorySpace.str();
   if (isMutable)
     os << ", mutable";
   if (!allocShape.empty()) {
@@ -146,7 +162,7 @@ namespace {
 /// Recursive-descent reader over one attribute or type spelling.
 class Reader {
 public:
-  explicit Reader(StringRef text) : text(text) {}
+  explicit Reader(StringRef text, mlir::MLIRContext *ctx = nullptr) : text(text), ctx(ctx) {}
 
   bool failed() const { return !error.empty(); }
   std::string error;
@@ -302,9 +318,16 @@ public:
       }
       m.shape.push_back(d);
     }
-    if (i == parts.size())
+    if (i == parts.size()) {
       fail("memdesc has no element type");
-    m.elementType = join(ArrayRef<StringRef>(parts).drop_front(i), "x");
+      return m;
+    }
+    std::string element = join(ArrayRef<StringRef>(parts).drop_front(i), "x");
+    m.elementType = parseElementType(element);
+    if (!m.elementType) {
+      fail("memdesc element type '" + element + "' is not a builtin type");
+      return m;
+    }
     if (!consume(","))
       fail("memdesc needs an encoding");
     if (failed())
@@ -335,7 +358,18 @@ public:
     return m;
   }
 
+  /// A builtin type spelled exactly by `spelling` (diagnostics of a failed parse are dropped).
+  mlir::Type parseElementType(StringRef spelling) {
+    if (!ctx || spelling.empty())
+      return {};
+    mlir::ScopedDiagnosticHandler quiet(ctx, [](mlir::Diagnostic &) { return mlir::success(); });
+    size_t read = 0;
+    mlir::Type type = mlir::parseType(spelling, ctx, &read);
+    return type && read == spelling.size() ? type : mlir::Type();
+  }
+
   StringRef text;
+  mlir::MLIRContext *ctx;
   size_t pos = 0;
 };
 } // namespace
@@ -350,8 +384,8 @@ Parsed<Encoding> tle::triton::parseEncoding(StringRef text) {
   return e;
 }
 
-Parsed<MemDescType> tle::triton::parseMemDesc(StringRef text) {
-  Reader r(text);
+Parsed<MemDescType> tle::triton::parseMemDesc(StringRef text, mlir::MLIRContext *ctx) {
+  Reader r(text, ctx);
   MemDescType m = r.memdesc();
   if (!r.failed() && !r.atEnd())
     r.fail("trailing text after memdesc");
@@ -368,12 +402,32 @@ Parsed<MemDescType> tle::triton::parseMemDesc(StringRef text) {
   if (!(expr))                                                                 \
     return std::nullopt;
 
+static bool allPositive(ArrayRef<int64_t> values) {
+  return llvm::all_of(values, [](int64_t v) { return v > 0; });
+}
+
+/// `order` as a permutation of 0..rank-1 (Triton prints orders as integer lists).
+static bool isOrderOf(ArrayRef<int64_t> order, size_t rank) {
+  if (order.size() != rank)
+    return false;
+  SmallVector<int32_t> narrow;
+  for (int64_t d : order) {
+    if (d < 0 || d >= (int64_t)rank)
+      return false;
+    narrow.push_back((int32_t)d);
+  }
+  return isPermutation(narrow);
+}
+
 std::optional<BlockedEncoding> BlockedEncoding::from(const Encoding &e) {
   TLE_REQUIRE(e.isa("blocked"));
   BlockedEncoding b;
   auto spt = e.getInts("sizePerThread"), tpw = e.getInts("threadsPerWarp"),
        wpc = e.getInts("warpsPerCTA"), ord = e.getInts("order");
   TLE_REQUIRE(spt && tpw && wpc && ord);
+  size_t rank = spt->size();
+  TLE_REQUIRE(rank > 0 && tpw->size() == rank && wpc->size() == rank && isOrderOf(*ord, rank));
+  TLE_REQUIRE(allPositive(*spt) && allPositive(*tpw) && allPositive(*wpc));
   b.sizePerThread = *spt, b.threadsPerWarp = *tpw, b.warpsPerCTA = *wpc, b.order = *ord;
   b.base = e;
   return b;
@@ -394,6 +448,7 @@ std::optional<NvidiaMmaEncoding> NvidiaMmaEncoding::from(const Encoding &e) {
   auto maj = e.getInt("versionMajor"), min = e.getInt("versionMinor");
   auto wpc = e.getInts("warpsPerCTA"), instr = e.getInts("instrShape");
   TLE_REQUIRE(maj && min && wpc && instr);
+  TLE_REQUIRE(!wpc->empty() && !instr->empty() && allPositive(*wpc) && allPositive(*instr));
   m.versionMajor = *maj, m.versionMinor = *min, m.warpsPerCTA = *wpc, m.instrShape = *instr;
   m.base = e;
   return m;
@@ -412,8 +467,9 @@ std::optional<DotOperandEncoding> DotOperandEncoding::from(const Encoding &e) {
   TLE_REQUIRE(e.isa("dot_op"));
   DotOperandEncoding d;
   auto idx = e.getInt("opIdx");
-  TLE_REQUIRE(idx && e.getParent());
+  TLE_REQUIRE(idx && (*idx == 0 || *idx == 1) && e.getParent());
   d.opIdx = *idx, d.parent = e.getParent(), d.kWidth = e.getInt("kWidth");
+  TLE_REQUIRE(!d.kWidth || *d.kWidth > 0);
   d.base = e;
   return d;
 }
@@ -431,7 +487,7 @@ std::optional<SliceEncoding> SliceEncoding::from(const Encoding &e) {
   TLE_REQUIRE(e.isa("slice"));
   SliceEncoding s;
   auto dim = e.getInt("dim");
-  TLE_REQUIRE(dim && e.getParent());
+  TLE_REQUIRE(dim && *dim >= 0 && e.getParent());
   s.dim = *dim, s.parent = e.getParent();
   s.base = e;
   return s;
@@ -449,7 +505,7 @@ std::optional<NvmmaSharedEncoding> NvmmaSharedEncoding::from(const Encoding &e) 
   NvmmaSharedEncoding n;
   auto swz = e.getInt("swizzlingByteWidth"), bits = e.getInt("elementBitWidth");
   auto tr = e.getBool("transposed");
-  TLE_REQUIRE(swz && bits && tr);
+  TLE_REQUIRE(swz && bits && tr && *swz >= 0 && *bits > 0);
   n.swizzlingByteWidth = *swz, n.elementBitWidth = *bits, n.transposed = *tr;
   n.base = e;
   return n;
@@ -468,7 +524,8 @@ std::optional<SwizzledSharedEncoding> SwizzledSharedEncoding::from(const Encodin
   SwizzledSharedEncoding s;
   auto vec = e.getInt("vec"), pp = e.getInt("perPhase"), mp = e.getInt("maxPhase");
   auto ord = e.getInts("order");
-  TLE_REQUIRE(vec && pp && mp && ord);
+  TLE_REQUIRE(vec && pp && mp && ord && *vec > 0 && *pp > 0 && *mp > 0 &&
+              isOrderOf(*ord, ord->size()));
   s.vec = *vec, s.perPhase = *pp, s.maxPhase = *mp, s.order = *ord;
   s.base = e;
   return s;
@@ -483,6 +540,31 @@ Encoding SwizzledSharedEncoding::toEncoding() const {
   return e;
 }
 
+bool tle::triton::isPermutation(ArrayRef<int32_t> order) {
+  SmallVector<bool> seen(order.size(), false);
+  for (int32_t d : order) {
+    if (d < 0 || d >= (int32_t)order.size() || seen[d])
+      return false;
+    seen[d] = true;
+  }
+  return true;
+}
+
+std::optional<MemDescType> tle::triton::permutedView(const MemDescType &src,
+                                                     ArrayRef<int32_t> order) {
+  auto enc = NvmmaSharedEncoding::from(src.encoding);
+  if (!enc || order.size() != src.shape.size() || !isPermutation(order))
+    return std::nullopt;
+  MemDescType view = src;
+  for (auto [i, d] : llvm::enumerate(order))
+    view.shape[i] = src.shape[d];
+  size_t r = order.size();
+  if (r >= 2 && order[r - 1] == (int32_t)r - 2 && order[r - 2] == (int32_t)r - 1)
+    enc->transposed = !enc->transposed;
+  view.encoding = enc->toEncoding();
+  return view;
+}
+
 //===----------------------------------------------------------------------===//
 // MLIR bridge
 //===----------------------------------------------------------------------===//
@@ -492,7 +574,7 @@ std::optional<MemDescType> tle::triton::getMemDesc(mlir::Type type) {
   if (!opaque || opaque.getDialectNamespace().getValue() != "ttg" ||
       !opaque.getTypeData().starts_with("memdesc<"))
     return std::nullopt;
-  auto parsed = parseMemDesc(("!ttg." + opaque.getTypeData()).str());
+  auto parsed = parseMemDesc(("!ttg." + opaque.getTypeData()).str(), type.getContext());
   if (auto *m = std::get_if<MemDescType>(&parsed))
     return *m;
   return std::nullopt;
@@ -564,4 +646,47 @@ mlir::Type tle::triton::replaceEncoding(mlir::Type type, const Encoding &from,
     return toType(ctx, *memdesc);
   }
   return type;
+}
+
+bool tle::triton::isPointer(mlir::Type type) {
+  auto opaque = dyn_cast_or_null<mlir::OpaqueType>(type);
+  return opaque && opaque.getDialectNamespace().getValue() == "tt" &&
+         opaque.getTypeData().starts_with("ptr<") &&
+         !opaque.getTypeData().starts_with("ptr<tensor<");
+}
+
+bool tle::triton::isTensorOfPointers(mlir::Type type) {
+  auto tensor = dyn_cast_or_null<mlir::RankedTensorType>(type);
+  return tensor && isPointer(tensor.getElementType());
+}
+
+mlir::Type tle::triton::getAsyncTokenType(mlir::MLIRContext *ctx) {
+  return mlir::OpaqueType::get(mlir::StringAttr::get(ctx, "ttg"), "async.token");
+}
+
+std::optional<std::string> tle::triton::checkRoundTrip(mlir::Type type) {
+  std::string original, printed;
+  if (auto opaque = dyn_cast<mlir::OpaqueType>(type);
+      opaque && opaque.getDialectNamespace().getValue() == "ttg" &&
+      opaque.getTypeData().starts_with("memdesc<")) {
+    original = ("!ttg." + opaque.getTypeData()).str();
+    auto parsed = parseMemDesc(original, type.getContext());
+    if (auto *err = std::get_if<ParseError>(&parsed))
+      return "TLE's Triton model cannot read this type: " + err->message;
+    printed = std::get<MemDescType>(parsed).str();
+  } else if (auto tensor = dyn_cast<mlir::RankedTensorType>(type)) {
+    auto opaque = dyn_cast_or_null<mlir::OpaqueAttr>(tensor.getEncoding());
+    if (!opaque)
+      return std::nullopt;
+    original = ("#" + opaque.getDialectNamespace().getValue() + "." + opaque.getAttrData()).str();
+    auto parsed = parseEncoding(original);
+    if (auto *err = std::get_if<ParseError>(&parsed))
+      return "TLE's Triton model cannot read this type: " + err->message;
+    printed = std::get<Encoding>(parsed).str();
+  } else {
+    return std::nullopt;
+  }
+  if (original != printed)
+    return "TLE's Triton model re-printed '" + original + "' as '" + printed + "'";
+  return std::nullopt;
 }

@@ -60,7 +60,9 @@ struct Encoding {
 };
 
 // Typed views of the encodings TLE reads or creates. Each `from` returns nullopt for another kind
-// or a malformed instance; `toEncoding` writes the typed fields back into the generic form.
+// or a malformed instance (missing fields, ranks that disagree, a zero or negative size, an order
+// that is not a permutation), so a pass that gets a view may index and divide by its fields;
+// `toEncoding` writes the typed fields back into the generic form.
 struct BlockedEncoding {
   llvm::SmallVector<int64_t> sizePerThread, threadsPerWarp, warpsPerCTA, order;
   Encoding base;
@@ -113,7 +115,7 @@ struct SwizzledSharedEncoding {
 /// `!ttg.memdesc<SHAPExELEM, ENCODING, MEMSPACE[, mutable][, ALLOCSHAPE]>`
 struct MemDescType {
   llvm::SmallVector<int64_t> shape;
-  std::string elementType; // builtin element type text, e.g. "bf16"
+  mlir::Type elementType; // bf16, f8E4M3FN, i32, ... (a builtin type)
   Encoding encoding;
   Encoding memorySpace;
   bool isMutable = false;
@@ -121,10 +123,23 @@ struct MemDescType {
 
   /// The product of `shape`; nullopt when it overflows int64_t.
   std::optional<int64_t> numElements() const;
+  /// Bytes of the described memory; nullopt on overflow or for a non-numeric element type.
+  std::optional<int64_t> numBytes() const;
   bool inSharedMemory() const { return memorySpace.isa("shared_memory"); }
   std::string str() const;
   bool operator==(const MemDescType &o) const { return str() == o.str(); }
+  bool operator!=(const MemDescType &o) const { return !(*this == o); }
 };
+
+/// Whether `order` holds each of 0..order.size()-1 exactly once.
+bool isPermutation(llvm::ArrayRef<int32_t> order);
+
+/// The descriptor-only view of `src` with its dimensions permuted by `order`, as
+/// `ttg.memdesc_trans` and `tle.memdesc_wgmma_view` produce it: the shape permuted, and the
+/// NVMMA-shared `transposed` flag flipped when the two minor dimensions swap (other
+/// permutations address the same bytes the same way). nullopt unless `src` is an NVMMA-shared
+/// memdesc and `order` a permutation of its rank.
+std::optional<MemDescType> permutedView(const MemDescType &src, llvm::ArrayRef<int32_t> order);
 
 // Text <-> model. Errors carry a message that names the offending text.
 struct ParseError {
@@ -133,7 +148,8 @@ struct ParseError {
 template <typename T> using Parsed = std::variant<T, ParseError>;
 
 Parsed<Encoding> parseEncoding(llvm::StringRef text);
-Parsed<MemDescType> parseMemDesc(llvm::StringRef text);
+/// The element type is parsed in `ctx` (builtin types only; Triton's are opaque there).
+Parsed<MemDescType> parseMemDesc(llvm::StringRef text, mlir::MLIRContext *ctx);
 
 // MLIR values <-> model. With Triton's dialects unregistered, `!ttg.memdesc` is an
 // mlir::OpaqueType and `#ttg.*` an mlir::OpaqueAttr.
@@ -148,6 +164,18 @@ std::optional<Encoding> getTensorEncoding(mlir::Type type);
 /// tensor encodings and memdesc encodings. Returns `type` unchanged when nothing matches.
 mlir::Type replaceEncoding(mlir::Type type, const Encoding &from, const Encoding &to);
 Encoding replaceEncoding(const Encoding &enc, const Encoding &from, const Encoding &to);
+
+/// `!tt.ptr<T>`: a scalar global pointer (a block pointer `!tt.ptr<tensor<...>>` is not one).
+bool isPointer(mlir::Type type);
+/// A ranked tensor of `!tt.ptr<...>` elements: the address operand of a gather `tt.load`.
+bool isTensorOfPointers(mlir::Type type);
+/// `!ttg.async.token`, the value of cp.async ops, commit groups and waits.
+mlir::Type getAsyncTokenType(mlir::MLIRContext *ctx);
+
+/// Whether the model reads `type` back exactly. For a `!ttg.memdesc` or a tensor with a Triton
+/// layout: a message when the model cannot parse it or re-prints it differently; nullopt when it
+/// round-trips, and for every type the model does not cover.
+std::optional<std::string> checkRoundTrip(mlir::Type type);
 
 } // namespace tle::triton
 

@@ -28,94 +28,72 @@ namespace {
 
 #ifdef __TLE__
 
-/// The op of `block` that contains `op` (op itself when it is directly in the block).
-static Operation *ancestorIn(Block *block, Operation *op) {
-  return block->findAncestorOpInBlock(*op);
-}
-
-/// A wait passes its operands through: result i is operand i, with its type.
-static bool isWellFormedWait(Operation *wait) {
-  return wait->getNumResults() == wait->getNumOperands() &&
-         wait->getResultTypes() == wait->getOperandTypes();
-}
-
-/// Merges `w1` into the wait after the WGMMA it feeds and returns the merged wait; null (IR
-/// untouched) to refuse.
-static Operation *chain(Operation *w1, Operation *&erasedW2) {
-  if (!isWellFormedWait(w1))
-    return nullptr;
+/// Merges `w1` into the wait after the WGMMA it feeds and returns the merged wait; an empty
+/// view (IR untouched) to refuse. `erasedW2` is the second wait, erased by the merge.
+static WarpGroupDotWait chain(WarpGroupDotWait w1, Operation *&erasedW2) {
   Block *block = w1->getBlock();
   // The async WGMMA whose result w1 drains, and the one that accumulates onto it.
-  for (unsigned k = 0; k < w1->getNumOperands(); ++k) {
-    Operation *d1 = w1->getOperand(k).getDefiningOp();
-    if (!d1 || !isAsyncWarpGroupDot(d1) || d1->getBlock() != block)
+  for (unsigned k = 0; k < w1.size(); ++k) {
+    auto d1 = WarpGroupDot::bind(w1.input(k));
+    if (!d1 || !d1.isAsync() || d1->getBlock() != block)
       continue;
-    Value drained = w1->getResult(k);
+    Value drained = w1.output(k);
     if (!drained.hasOneUse())
       continue;
     OpOperand &use = *drained.getUses().begin();
-    Operation *d2 = use.getOwner();
-    if (!isAsyncWarpGroupDot(d2) || use.getOperandNumber() != 2 || d2->getBlock() != block ||
-        d2->getResult(0).getType() != d1->getResult(0).getType())
+    auto d2 = WarpGroupDot::bind(use.getOwner());
+    if (!d2 || !d2.isAsync() || use.getOperandNumber() != WarpGroupDot::kAccOperand ||
+        d2->getBlock() != block || d2.result().getType() != d1.result().getType())
       continue; // only same-shape accumulator chaining is ordered by the hardware
-    Operation *w2 = nullptr;
-    for (Operation *op = d2->getNextNode(); op; op = op->getNextNode())
-      if (isFullWgmmaWait(op) && llvm::is_contained(op->getOperands(), d2->getResult(0))) {
-        w2 = op;
-        break;
-      }
-    if (!w2 || !isWellFormedWait(w2))
+    WarpGroupDotWait w2;
+    for (Operation *op = d2->getNextNode(); op && !w2; op = op->getNextNode())
+      if (auto wait = WarpGroupDotWait::bind(op);
+          wait && wait.retiresAll() && llvm::is_contained(op->getOperands(), d2.result()))
+        w2 = wait;
+    if (!w2)
       continue;
     // Between the waits only D2, views and side-effect-free arithmetic may run (D1 is now in
     // flight there), and none of w1's other results may be needed before w2.
     bool safe = true;
-    for (Operation *op = w1->getNextNode(); op != w2; op = op->getNextNode()) {
-      if (op != d2 && !isMemDescView(op) && !isPureOp(op))
+    for (Operation *op = w1->getNextNode(); op != w2.getOperation(); op = op->getNextNode()) {
+      if (op != d2.getOperation() && !isMemDescView(op) && !isPureOp(op))
         safe = false;
     }
-    for (unsigned j = 0; j < w1->getNumResults() && safe; ++j) {
+    for (unsigned j = 0; j < w1.size() && safe; ++j) {
       if (j == k)
         continue;
-      for (Operation *user : w1->getResult(j).getUsers()) {
-        Operation *anchor = ancestorIn(block, user);
+      for (Operation *user : w1.output(j).getUsers()) {
+        Operation *anchor = block->findAncestorOpInBlock(*user);
         if (!anchor || !w2->isBeforeInBlock(anchor))
           safe = false;
       }
     }
     if (!safe)
-      return nullptr;
+      return {};
 
     // One wait retiring everything both retired.
-    OpBuilder b(w2);
+    OpBuilder b(w2.getOperation());
     SmallVector<Value> operands(w2->getOperands());
     SmallVector<unsigned> w1Slots; // w1 result j -> index in the merged wait
-    for (unsigned j = 0; j < w1->getNumOperands(); ++j) {
+    for (unsigned j = 0; j < w1.size(); ++j) {
       if (j == k) {
         w1Slots.push_back(~0u);
         continue;
       }
       w1Slots.push_back(operands.size());
-      operands.push_back(w1->getOperand(j));
+      operands.push_back(w1.input(j));
     }
-    OperationState state(w2->getLoc(), kWarpGroupDotWait);
-    state.addOperands(operands);
-    for (Value v : operands)
-      state.addTypes(v.getType());
-    state.propertiesAttr = w2->getPropertiesAsAttribute();
-    state.addAttributes(w2->getAttrs());
-    Operation *merged = b.create(state);
-
-    for (unsigned i = 0; i < w2->getNumResults(); ++i)
-      w2->getResult(i).replaceAllUsesWith(merged->getResult(i));
-    for (unsigned j = 0; j < w1->getNumResults(); ++j)
-      w1->getResult(j).replaceAllUsesWith(j == k ? d1->getResult(0)
-                                                 : merged->getResult(w1Slots[j]));
-    erasedW2 = w2;
+    WarpGroupDotWait merged = w2.cloneWithOperands(b, operands);
+    for (unsigned i = 0; i < w2.size(); ++i)
+      w2.output(i).replaceAllUsesWith(merged.output(i));
+    for (unsigned j = 0; j < w1.size(); ++j)
+      w1.output(j).replaceAllUsesWith(j == k ? d1.result() : merged.output(w1Slots[j]));
+    erasedW2 = w2.getOperation();
     w2->erase();
     w1->erase();
     return merged;
   }
-  return nullptr;
+  return {};
 }
 
 #endif // __TLE__
@@ -129,17 +107,17 @@ struct ChainWgmmaWaitsPass : public tle::impl::TLEChainWgmmaWaitsBase<ChainWgmma
     // at w2's place, which may itself start the next chain: try it right away.
     SmallVector<Operation *> waits;
     getOperation().walk([&](Operation *op) {
-      if (isFullWgmmaWait(op))
+      if (auto wait = WarpGroupDotWait::bind(op); wait && wait.retiresAll())
         waits.push_back(op);
     });
     llvm::DenseSet<Operation *> erased;
     for (Operation *w1 : waits) {
-      Operation *next = erased.contains(w1) ? nullptr : w1;
+      auto next = erased.contains(w1) ? WarpGroupDotWait() : WarpGroupDotWait::bind(w1);
       while (next) {
         Operation *w2 = nullptr;
-        Operation *merged = chain(next, w2);
+        WarpGroupDotWait merged = chain(next, w2);
         if (merged) {
-          erased.insert(next);
+          erased.insert(next.getOperation());
           erased.insert(w2);
         }
         next = merged;

@@ -55,17 +55,19 @@ static bool hoistBefore(Value acc, Operation *stageStart) {
 static void hoistInBlock(Block &block) {
   Operation *stageStart = nullptr; // first async WGMMA since the last wait
   for (Operation &op : llvm::make_early_inc_range(block)) {
+    // Any wait (also a malformed one) ends the stage: the accumulator is then built after it.
     if (isOp(&op, kWarpGroupDotWait)) {
       stageStart = nullptr;
       continue;
     }
-    if (!isAsyncWarpGroupDot(&op))
+    auto dot = WarpGroupDot::bind(&op);
+    if (!dot || !dot.isAsync())
       continue;
     if (!stageStart) {
       stageStart = &op;
       continue;
     }
-    Value acc = op.getOperand(2);
+    Value acc = dot.acc();
     Operation *def = acc.getDefiningOp();
     if (!def || isOp(def, kWarpGroupDot) || def->getBlock() != &block ||
         def->isBeforeInBlock(stageStart))

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
+#include "passes/SharedMemory.h"
 #include "passes/TritonIR.h"
 
 #include "mlir/IR/Builders.h"
@@ -39,14 +40,14 @@ static DirtySet join(const DirtySet &a, const DirtySet &b) {
   return out;
 }
 
-/// Across a back edge a slot index names another iteration's value: entries whose slot is
-/// defined in `loop` widen to their whole buffer.
 /// Whether `v` is defined inside `op`'s regions.
 static bool isDefinedInside(Value v, Operation *op) {
   Operation *parent = v.getParentRegion()->getParentOp();
   return parent && op->isAncestor(parent);
 }
 
+/// Across a back edge a slot index names another iteration's value: entries whose slot is
+/// defined in `loop` widen to their whole buffer.
 static DirtySet widenAcrossBackEdge(const DirtySet &dirty, Operation *loop) {
   DirtySet out;
   for (auto [root, index] : dirty) {
@@ -55,79 +56,6 @@ static DirtySet widenAcrossBackEdge(const DirtySet &dirty, Operation *loop) {
   }
   return out;
 }
-
-/// Ops that cannot complete an outstanding cp.async: only `ttg.async_wait` (and barrier waits
-/// on mbarrier-tracked copies, or anything unknown) can.
-static bool cannotCompleteCopies(Operation *op) {
-  bool completes = false;
-  op->walk([&](Operation *nested) {
-    llvm::StringRef n = nested->getName().getStringRef();
-    if (isPureOp(nested) || isMemDescView(nested) || n.starts_with("tle.") ||
-        llvm::is_contained({kLocalAlloc, kLocalLoad, kLocalStore, kAsyncCopyGlobalToLocal,
-                            kAsyncCommitGroup, kWarpGroupDot, kWarpGroupDotWait,
-                            kFenceAsyncShared, kLoad},
-                           n) ||
-        n == "tt.reduce" || n == "tt.reduce.return" || n == "tt.scan" || n == "tt.scan.return")
-      return;
-    completes = true;
-  });
-  return !completes;
-}
-
-/// Slot facts a race-free schedule implies. A cp.async into root[y] that nothing completes before
-/// a later read of root[x] in the same block is still landing at the read, so x != y: the read
-/// cannot observe the copy, with or without a fence. (This is how tle-issue-copies-early leaves a
-/// copy it moved ahead of a read; knowing it keeps tle-pipeline idempotent.)
-class ScheduleFacts {
-public:
-  void learn(Block &block) {
-    SmallVector<std::pair<Value, Value>> landing; // (root, slot) of copies still in flight
-    for (Operation &op : block) {
-      if (!cannotCompleteCopies(&op)) {
-        landing.clear();
-        continue;
-      }
-      if (isOp(&op, kAsyncCopyGlobalToLocal) && op.getNumOperands() >= 2) {
-        Value dst = op.getOperand(1);
-        // Only a copy of a whole slot conflicts with every part of the slot.
-        if (isOp(dst.getDefiningOp(), kMemDescIndex)) {
-          SlotAccess slot = getSlotAccess(dst);
-          if (slot.index)
-            landing.push_back({slot.root, slot.index});
-        }
-        continue;
-      }
-      SmallVector<Value> reads;
-      if (isOp(&op, kWarpGroupDot))
-        reads.append(op.getOperands().begin(),
-                     op.getOperands().begin() + std::min(2u, op.getNumOperands()));
-      else if (isOp(&op, kLocalLoad) && op.getNumOperands() >= 1)
-        reads.push_back(op.getOperand(0));
-      for (Value read : reads) {
-        if (!triton::isMemDesc(read.getType()))
-          continue;
-        SlotAccess access = getSlotAccess(read);
-        // A schedule whose slots the IR proves equal has a race; it keeps its fence.
-        for (auto [root, slot] : landing)
-          if (access.root == root && access.index && !slotsProvablyEqual(access.index, slot))
-            distinct[{access.index, slot}] = &block;
-      }
-    }
-  }
-
-  /// Whether `a != b` at `at`: a fact holds where the block it was learned in executes.
-  bool provablyDistinct(Value a, Value b, Operation *at) const {
-    for (auto key : {std::make_pair(a, b), std::make_pair(b, a)}) {
-      auto it = distinct.find(key);
-      if (it != distinct.end() && it->second->findAncestorOpInBlock(*at))
-        return true;
-    }
-    return false;
-  }
-
-private:
-  llvm::DenseMap<std::pair<Value, Value>, Block *> distinct;
-};
 
 class FencePlacer {
 public:
@@ -163,9 +91,7 @@ private:
     auto [root, index] = pending;
     if (!mayAlias(root, read.root))
       return false;
-    return !(root == read.root && (slotsProvablyDistinct(index, read.index) ||
-                                   (index && read.index &&
-                                    facts.provablyDistinct(index, read.index, at))));
+    return !(root == read.root && facts.provablyDistinct(index, read.index, at));
   }
 
   void processOp(Operation *op, DirtySet &dirty, bool mutate) {
@@ -190,12 +116,10 @@ private:
       }
       return;
     }
-    if (isOp(op, kWarpGroupDot)) {
+    if (auto dot = WarpGroupDot::bind(op)) {
       bool readsDirty = false;
       SmallVector<Value> conflictingReads;
-      for (Value operand : op->getOperands().take_front(2)) {
-        if (!triton::isMemDesc(operand.getType()))
-          continue;
+      for (Value operand : dot.sharedOperands()) {
         SlotAccess read = getSlotAccess(operand);
         for (const Pending &p : dirty)
           if (conflicts(p, read, op)) {
@@ -227,7 +151,7 @@ private:
       return;
     // A kernel (or a nested module) starts with no pending generic writes, and its writes do not
     // reach the ops after it.
-    if (isOp(op, "tt.func") || op->hasTrait<OpTrait::IsIsolatedFromAbove>()) {
+    if (FuncOp::bind(op) || op->hasTrait<OpTrait::IsIsolatedFromAbove>()) {
       for (Region &region : op->getRegions())
         for (Block &block : region) {
           DirtySet fresh;

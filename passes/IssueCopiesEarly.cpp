@@ -7,10 +7,10 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
+#include "passes/SharedMemory.h"
 #include "passes/TritonIR.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
-#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/SetVector.h"
 
 namespace tle {
@@ -26,12 +26,6 @@ namespace {
 
 #ifdef __TLE__
 
-/// `ttg.async_copy_global_to_local(src, dst, ...)`: the shared buffer it writes, or null when the
-/// op lacks the operands.
-static Value copyDestination(Operation *copy) {
-  return copy->getNumOperands() >= 2 && copy->getNumResults() == 1 ? copy->getOperand(1) : Value();
-}
-
 /// Ops a moved slice may contain: pure index/pointer arithmetic, views, and global loads.
 static bool isMovable(Operation *op) {
   return isPureOp(op) || isMemDescView(op) || isOp(op, kLoad);
@@ -45,23 +39,22 @@ public:
   unsigned run() {
     Operation *anchor = nullptr; // first wait that retires every WGMMA in flight
     for (Operation &op : body)
-      if (isFullWgmmaWait(&op)) {
+      if (auto wait = WarpGroupDotWait::bind(&op); wait && wait.retiresAll()) {
         anchor = &op;
         break;
       }
     if (!anchor)
       return 0;
-    learnDistinctSlots();
+    facts.learn(body);
 
-    SmallVector<Operation *> copies;
+    SmallVector<AsyncCopy> copies;
     for (Operation &op : body)
-      if (isOp(&op, kAsyncCopyGlobalToLocal) && copyDestination(&op) &&
-          anchor->isBeforeInBlock(&op))
-        copies.push_back(&op);
+      if (auto copy = AsyncCopy::bind(&op); copy && anchor->isBeforeInBlock(&op))
+        copies.push_back(copy);
 
     unsigned moved = 0;
     Operation *insertAfter = anchor;
-    for (Operation *copy : copies) {
+    for (AsyncCopy copy : copies) {
       SmallVector<Operation *> group;
       if (!planMove(copy, insertAfter, group))
         continue;
@@ -75,46 +68,9 @@ public:
   }
 
 private:
-  /// The input schedule issues each copy (writing root[W]) while the async WGMMAs after the last
-  /// full wait still read root[X]: a race-free input implies X != W. Index values are SSA values,
-  /// so the fact holds for every ring indexed by them.
-  void learnDistinctSlots() {
-    Operation *lastFullWait = nullptr;
-    for (Operation &op : body)
-      if (isOp(&op, kWarpGroupDotWait))
-        if (isFullWgmmaWait(&op))
-          lastFullWait = &op;
-    SmallVector<SlotAccess> inFlight;
-    for (Operation &op : body) {
-      if (lastFullWait && !lastFullWait->isBeforeInBlock(&op))
-        continue;
-      if (isAsyncWarpGroupDot(&op)) {
-        for (Value operand : op.getOperands().take_front(2))
-          if (triton::isMemDesc(operand.getType()))
-            inFlight.push_back(getSlotAccess(operand));
-        continue;
-      }
-      // Only a copy issued after the WGMMA overlaps its read in the same iteration, and only a
-      // copy of a whole slot conflicts with every part of it.
-      Value dst = isOp(&op, kAsyncCopyGlobalToLocal) ? copyDestination(&op) : Value();
-      if (!dst || !isOp(dst.getDefiningOp(), kMemDescIndex))
-        continue;
-      SlotAccess written = getSlotAccess(dst);
-      for (SlotAccess read : inFlight)
-        if (read.root == written.root && read.index && written.index &&
-            read.index != written.index)
-          distinct.insert({read.index, written.index});
-    }
-  }
-
-  bool provablyDistinct(Value a, Value b) const {
-    return a && b && (distinct.contains({a, b}) || distinct.contains({b, a}) ||
-                      slotsProvablyDistinct(a, b));
-  }
-
   /// The ops to move right after `anchor` (slice, the copy, its commit group), in order, or
   /// false to refuse. Everything up to `anchor` already precedes the new position.
-  bool planMove(Operation *copy, Operation *anchor, SmallVector<Operation *> &group) {
+  bool planMove(AsyncCopy copy, Operation *anchor, SmallVector<Operation *> &group) {
     // Backward slice of the copy inside (anchor, copy).
     llvm::SetVector<Operation *> slice;
     SmallVector<Value> worklist(copy->getOperands().begin(), copy->getOperands().end());
@@ -123,27 +79,27 @@ private:
       if (!def || def->getBlock() != &body || !anchor->isBeforeInBlock(def) ||
           slice.contains(def))
         continue;
-      if (!isMovable(def)) {
+      if (!isMovable(def))
         return false;
-      }
       slice.insert(def);
       worklist.append(def->getOperands().begin(), def->getOperands().end());
     }
     // The commit group that closes this copy, if it directly follows the copy's token.
     Operation *commit = nullptr;
-    for (Operation *user : copy->getUsers())
-      if (isOp(user, "ttg.async_commit_group") && user->getBlock() == &body &&
+    for (Operation *user : copy.token().getUsers())
+      if (isOp(user, kAsyncCommitGroup) && user->getBlock() == &body &&
           user->getNumOperands() == 1)
         commit = user;
 
-    SlotAccess written = getSlotAccess(copyDestination(copy));
-    bool hasGlobalLoad = llvm::any_of(slice, [](Operation *op) { return isOp(op, "tt.load"); });
-    for (Operation *op = anchor->getNextNode(); op && op != copy; op = op->getNextNode()) {
+    SlotAccess written = getSlotAccess(copy.dst());
+    bool hasGlobalLoad = llvm::any_of(slice, [](Operation *op) { return isOp(op, kLoad); });
+    for (Operation *op = anchor->getNextNode(); op && op != copy.getOperation();
+         op = op->getNextNode()) {
       if (slice.contains(op))
         continue;
       if (hasGlobalLoad && mayWriteGlobalMemory(op))
         return false;
-      if (isOp(op, "ttg.async_commit_group") || isOp(op, "ttg.async_wait"))
+      if (isOp(op, kAsyncCommitGroup) || isOp(op, kAsyncWait))
         return false; // keep the order of commit groups that later waits count
       bool conflict = false;
       op->walk([&](Operation *nested) {
@@ -154,26 +110,28 @@ private:
             continue;
           SlotAccess access = getSlotAccess(operand);
           if (mayAlias(access.root, written.root) &&
-              !(access.root == written.root && provablyDistinct(access.index, written.index)))
+              !(access.root == written.root &&
+                facts.provablyDistinct(access.index, written.index, nested)))
             conflict = true;
         }
       });
-      if (conflict) {
+      if (conflict)
         return false;
-      }
     }
     // Keep the slice in program order.
-    for (Operation *op = anchor->getNextNode(); op && op != copy; op = op->getNextNode())
+    for (Operation *op = anchor->getNextNode(); op && op != copy.getOperation();
+         op = op->getNextNode())
       if (slice.contains(op))
         group.push_back(op);
-    group.push_back(copy);
+    group.push_back(copy.getOperation());
     if (commit)
       group.push_back(commit);
     return true;
   }
 
   Block &body;
-  llvm::DenseSet<std::pair<Value, Value>> distinct;
+  /// What the input schedule proves about the ring slots (see ScheduleFacts).
+  ScheduleFacts facts;
 };
 
 #endif // __TLE__
@@ -183,13 +141,13 @@ struct IssueCopiesEarlyPass : public tle::impl::TLEIssueCopiesEarlyBase<IssueCop
 #ifdef __TLE__
     if (failed(verifySSAOrder(getOperation())))
       return signalPassFailure();
-    SmallVector<Operation *> loops;
+    SmallVector<ForOp> loops;
     getOperation().walk([&](Operation *op) {
-      if (isOp(op, kScfFor) && op->getNumRegions() == 1 && !op->getRegion(0).empty())
-        loops.push_back(op);
+      if (auto loop = ForOp::bind(op))
+        loops.push_back(loop);
     });
-    for (Operation *loop : loops)
-      LoopScheduler(loop->getRegion(0).front()).run();
+    for (ForOp loop : loops)
+      LoopScheduler(*loop.body()).run();
 #else
     reportCompiledWithoutNativeRewrites(getOperation(), getArgument());
     signalPassFailure();

@@ -29,26 +29,17 @@ struct LowerToTritonPass : public tle::impl::TLELowerToTritonBase<LowerToTritonP
       OpBuilder b(op);
       if (auto view = dyn_cast<MemDescWgmmaViewOp>(op)) {
         Value replacement = view.getSrc();
-        if (!isIdentity(view.getOrder())) {
-          // `ttg.memdesc_trans` infers the same shape and flipped-transpose NVMMA encoding
-          // that the view's verifier enforces.
-          OperationState state(view.getLoc(), kMemDescTrans);
-          state.addOperands(view.getSrc());
-          state.addTypes(view.getType());
-          // Inherent attributes go into properties, as Triton prints them (`<{order = ...}>`).
-          state.propertiesAttr = b.getDictionaryAttr(
-              b.getNamedAttr("order", b.getDenseI32ArrayAttr(view.getOrder())));
-          replacement = b.create(state)->getResult(0);
-        }
+        // `ttg.memdesc_trans` infers the same shape and flipped-transpose NVMMA encoding that
+        // the view's verifier enforces (triton::permutedView).
+        if (!isIdentity(view.getOrder()))
+          replacement =
+              buildMemDescTrans(b, view.getLoc(), view.getType(), view.getSrc(), view.getOrder());
         view.getResult().replaceAllUsesWith(replacement);
         view.erase();
         return;
       }
       if (auto fence = dyn_cast<WgmmaSharedOperandFenceOp>(op)) {
-        OperationState state(fence.getLoc(), kFenceAsyncShared);
-        state.propertiesAttr =
-            b.getDictionaryAttr(b.getNamedAttr("bCluster", b.getBoolAttr(fence.getBCluster())));
-        b.create(state);
+        buildFenceAsyncShared(b, fence.getLoc(), fence.getBCluster());
         fence.erase();
       }
     });

@@ -25,7 +25,6 @@
 #include "passes/TritonIR.h"
 
 #include "model/TritonTypes.h"
-#include "mlir/AsmParser/AsmParser.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -59,146 +58,17 @@ constexpr llvm::StringLiteral kMarkerAttr = "tle.materialized_stages";
 // Generic-form helpers
 //===----------------------------------------------------------------------===//
 
-/// `scf.for` in generic form: operands (lb, ub, step, inits...), one block with arguments
-/// (iv, iter_args...) ending in `scf.yield` of the next iter_args.
-struct ForLoop {
-  Operation *op = nullptr;
-  Block *body = nullptr;
-  Operation *yield = nullptr;
-
-  static std::optional<ForLoop> match(Operation *op) {
-    if (!isOp(op, kScfFor) || op->getNumOperands() < 3 || op->getNumRegions() != 1 ||
-        !op->getRegion(0).hasOneBlock())
-      return std::nullopt;
-    ForLoop l{op, &op->getRegion(0).front(), nullptr};
-    unsigned n = op->getNumOperands() - 3;
-    if (l.body->getNumArguments() != n + 1 || op->getNumResults() != n || l.body->empty())
-      return std::nullopt;
-    l.yield = &l.body->back(); // not getTerminator(): it asserts on a registered non-terminator
-    if (!isOp(l.yield, kScfYield) || l.yield->getNumOperands() != n)
-      return std::nullopt;
-    Type ivType = l.iv().getType();
-    if (!isa<IntegerType>(ivType) || l.lb().getType() != ivType || l.ub().getType() != ivType ||
-        l.step().getType() != ivType)
-      return std::nullopt;
-    for (unsigned i = 0; i < n; ++i) {
-      Type t = l.init(i).getType();
-      if (l.iterArg(i).getType() != t || op->getResult(i).getType() != t ||
-          l.yield->getOperand(i).getType() != t)
-        return std::nullopt;
-    }
-    return l;
-  }
-
-  Value lb() const { return op->getOperand(0); }
-  Value ub() const { return op->getOperand(1); }
-  Value step() const { return op->getOperand(2); }
-  unsigned numIterArgs() const { return op->getNumOperands() - 3; }
-  Value init(unsigned i) const { return op->getOperand(3 + i); }
-  /// The body without its terminator (Block::without_terminator does not know that the
-  /// unregistered scf.yield is one).
-  llvm::iterator_range<Block::iterator> bodyOps() const {
-    return llvm::make_range(body->begin(), Block::iterator(yield));
-  }
-  BlockArgument iv() const { return body->getArgument(0); }
-  BlockArgument iterArg(unsigned i) const { return body->getArgument(1 + i); }
-};
-
-static Operation *createOp(OpBuilder &b, Location loc, llvm::StringRef name, ValueRange operands,
-                           TypeRange types, ArrayRef<NamedAttribute> props = {}) {
-  OperationState state(loc, name);
-  state.addOperands(operands);
-  state.addTypes(types);
-  // Inherent attributes of Triton's ops live in the properties dictionary (`<{...}>`).
-  if (!props.empty())
-    state.propertiesAttr = b.getDictionaryAttr(props);
-  return b.create(state);
-}
-
-static Value intConstant(OpBuilder &b, Location loc, Type type, int64_t value) {
-  return createOp(b, loc, kArithConstant, {}, {type},
-                  {b.getNamedAttr("value", b.getIntegerAttr(type, value))})
-      ->getResult(0);
-}
-
-static std::optional<int64_t> getConstantInt(Value v) {
-  Operation *def = v.getDefiningOp();
-  if (!isOp(def, kArithConstant) || def->getNumResults() != 1)
-    return std::nullopt;
-  return getIntAttr(def, "value");
-}
-
-static Value arith(OpBuilder &b, Location loc, llvm::StringRef name, ValueRange operands) {
-  return createOp(b, loc, name, operands, {operands.front().getType()})->getResult(0);
-}
-
-// arith.cmpi predicates (MLIR's arith::CmpIPredicate numbering).
-enum CmpPredicate : int64_t { kEq = 0, kSlt = 2, kUlt = 6 };
-
-static Value compare(OpBuilder &b, Location loc, CmpPredicate pred, Value lhs, Value rhs) {
-  return createOp(b, loc, "arith.cmpi", {lhs, rhs}, {b.getI1Type()},
-                  {b.getNamedAttr("predicate", b.getI64IntegerAttr(pred))})
-      ->getResult(0);
-}
-
-static DictionaryAttr withProperty(Operation *op, llvm::StringRef name, Attribute value) {
-  NamedAttrList list;
-  if (auto props = dyn_cast_or_null<DictionaryAttr>(op->getPropertiesAsAttribute()))
-    list.append(props.getValue());
-  list.set(name, value);
-  return list.getDictionary(op->getContext());
-}
-
-/// Bits of a memdesc element type (`bf16`, `i32`, ...): builtin types, parsed quietly.
-static std::optional<int64_t> elementBits(const MemDescType &m, MLIRContext *ctx) {
-  ScopedDiagnosticHandler quiet(ctx, [](Diagnostic &) { return success(); });
-  Type t = parseType(m.elementType, ctx);
-  if (!t || !t.isIntOrFloat())
-    return std::nullopt;
-  return (int64_t)t.getIntOrFloatBitWidth();
-}
-
-/// Bytes of `elements` values of `bits` each; nullopt on overflow.
-static std::optional<int64_t> byteSize(std::optional<int64_t> elements, int64_t bits) {
-  auto totalBits = elements ? llvm::checkedMul(*elements, bits) : std::nullopt;
-  auto rounded = totalBits ? llvm::checkedAdd(*totalBits, int64_t(7)) : std::nullopt;
-  return rounded ? std::optional<int64_t>(*rounded / 8) : std::nullopt;
-}
-
-static std::optional<int64_t> memDescBytes(const MemDescType &m, MLIRContext *ctx) {
-  auto bits = elementBits(m, ctx);
-  if (!bits)
-    return std::nullopt;
-  return byteSize(m.numElements(), *bits);
-}
-
-static bool isZeroConstant(Value v) {
-  Operation *def = v.getDefiningOp();
-  if (!isOp(def, kArithConstant))
-    return false;
-  auto dense = getAttrOfType<DenseElementsAttr>(def, "value");
-  if (!dense || !dense.isSplat())
-    return false;
-  Type elem = dense.getElementType();
-  if (isa<FloatType>(elem))
-    return dense.getSplatValue<APFloat>().isPosZero();
-  if (isa<IntegerType>(elem))
-    return dense.getSplatValue<APInt>().isZero();
-  return false;
-}
-
 /// A `tt.load` the pipeline may run ahead of its iteration: well formed, not volatile.
 static bool isRegisterLoad(Operation *op) {
-  auto ops = getLoadOperands(op);
-  auto isVolatile = getAttrOfType<BoolAttr>(op, "isVolatile");
-  return ops && !(isVolatile && isVolatile.getValue()) &&
-         (isPointerType(ops->ptr.getType()) || isTensorOfPointers(ops->ptr.getType()));
+  auto load = Load::bind(op);
+  return load && !load.isVolatile() &&
+         (triton::isPointer(load.ptr().getType()) || triton::isTensorOfPointers(load.ptr().getType()));
 }
 
 /// Ops whose results may simply be dropped when unused.
 static bool isErasable(Operation *op) {
-  return isPureOp(op) || isMemDescView(op) || isRegisterLoad(op) ||
-         (isOp(op, kLocalAlloc) && op->getNumOperands() == 1);
+  auto alloc = LocalAlloc::bind(op);
+  return isPureOp(op) || isMemDescView(op) || isRegisterLoad(op) || (alloc && alloc.src());
 }
 
 static void eraseDeadOps(Block *block) {
@@ -223,9 +93,14 @@ static void sortInBlockOrder(SmallVectorImpl<Operation *> &ops) {
 //===----------------------------------------------------------------------===//
 
 /// One tile the loop loads into shared memory for WGMMA.
+/// A tile load's operands, kept: the load itself gets erased.
+struct LoadOperands {
+  Value ptr, mask, other;
+};
+
 struct Producer {
   Operation *load = nullptr;           // tt.load of a pointer tensor, top level of the body
-  LoadOperands operands;               // its ptr / mask / other (kept: the load gets erased)
+  LoadOperands operands;               // its ptr / mask / other
   SmallVector<NamedAttribute> copyProps; // cache / evict / isVolatile of the load
   LocationAttr loc;                    // the load's location
   SmallVector<Operation *> allocs;     // its ttg.local_alloc users (one type)
@@ -236,7 +111,7 @@ struct Producer {
 };
 
 struct Plan {
-  ForLoop loop;
+  ForOp loop;
   SmallVector<Producer, 2> producers;
   SmallVector<Operation *> slice;      // body ops computing the copies' operands (block order)
   SmallVector<Operation *> early;      // ... the register loads among them and their operands
@@ -273,27 +148,36 @@ struct Refusal {
 /// The WGMMA / local_load reads of a shared tile through view ops. Fails on any other use.
 static LogicalResult collectTileReads(Value tile, Producer &p, SmallVectorImpl<Operation *> &dots,
                                       std::string &why) {
-  for (OpOperand &use : tile.getUses()) {
+  // Depth-first over the tree of views, without recursion: a chain of views is as long as the
+  // input makes it.
+  SmallVector<std::pair<Value::use_iterator, Value::use_iterator>> stack;
+  stack.push_back({tile.use_begin(), tile.use_end()});
+  while (!stack.empty()) {
+    auto &[next, end] = stack.back();
+    if (next == end) {
+      stack.pop_back();
+      continue;
+    }
+    OpOperand &use = *next++;
     Operation *user = use.getOwner();
-    if (isMemDescView(user) && use.getOperandNumber() == 0) {
-      if (!triton::getMemDesc(user->getResult(0).getType())) {
+    if (auto view = MemDescView::bind(user); view && use.getOperandNumber() == 0) {
+      if (!triton::getMemDesc(view.result().getType())) {
         why = "a view of the tile has a type TLE's model cannot read";
         return failure();
       }
       p.views.push_back(user);
-      if (failed(collectTileReads(user->getResult(0), p, dots, why)))
-        return failure();
+      stack.push_back({view.result().use_begin(), view.result().use_end()});
       continue;
     }
     if (isOp(user, kWarpGroupDot) && use.getOperandNumber() < 2) {
-      if (user->getNumOperands() < 3 || user->getNumResults() != 1) {
+      if (!WarpGroupDot::bind(user)) {
         why = "a WGMMA reading the tile is malformed (expected a, b, c operands and one result)";
         return failure();
       }
       dots.push_back(user);
       continue;
     }
-    if (isOp(user, kLocalLoad) && use.getOperandNumber() == 0)
+    if (LocalLoad::bind(user) && use.getOperandNumber() == 0)
       continue;
     if (isOp(user, kScfYield)) {
       why = "loop-carried dependence through the loaded tile (it is yielded)";
@@ -308,31 +192,29 @@ static LogicalResult collectTileReads(Value tile, Producer &p, SmallVectorImpl<O
 }
 
 /// Checks one `tt.load -> local_alloc` pair and fills `p`; fails with a reason.
-static LogicalResult matchProducer(Operation *load, ForLoop &loop, Producer &p,
+static LogicalResult matchProducer(Operation *load, ForOp &loop, Producer &p,
                                    SmallVectorImpl<Operation *> &dots, std::string &why) {
   p.load = load;
   p.loc = load->getLoc();
-  auto operands = getLoadOperands(load);
-  if (!operands) {
+  auto view = Load::bind(load);
+  if (!view) {
     why = "a tile load has malformed operands";
     return failure();
   }
-  p.operands = *operands;
-  for (llvm::StringRef name : {"cache", "evict", "isVolatile"})
-    if (Attribute attr = getAttr(load, name))
-      p.copyProps.push_back(NamedAttribute(StringAttr::get(load->getContext(), name), attr));
-  if (!isTensorOfPointers(operands->ptr.getType())) {
+  LoadOperands *operands = &p.operands;
+  *operands = {view.ptr(), view.mask(), view.other()};
+  p.copyProps = view.memoryProperties();
+  if (!triton::isTensorOfPointers(operands->ptr.getType())) {
     why = "a tile is loaded through a block pointer or descriptor, not a pointer tensor (only "
           "pointer-tensor loads become cp.async)";
     return failure();
   }
-  auto isVolatile = getAttrOfType<BoolAttr>(load, "isVolatile");
-  auto boundary = getAttrOfType<DenseI32ArrayAttr>(load, "boundaryCheck");
-  if ((isVolatile && isVolatile.getValue()) || (boundary && !boundary.empty())) {
+  if (view.isVolatile() || view.hasBoundaryCheck()) {
     why = "a tile load is volatile or has a boundary check";
     return failure();
   }
-  if (operands->other && !isZeroConstant(operands->other)) {
+  auto other = operands->other ? ArithConstant::bind(operands->other) : ArithConstant();
+  if (operands->other && !(other && other.isZeroSplat())) {
     why = "a tile load's `other` is not a zero constant (cp.async fills masked lanes with zeros)";
     return failure();
   }
@@ -347,26 +229,26 @@ static LogicalResult matchProducer(Operation *load, ForLoop &loop, Producer &p,
   // same address analysis that made Coalesce choose sizePerThread, so use that as the proxy.
   auto layout = triton::getTensorEncoding(operands->ptr.getType());
   auto blocked = layout ? triton::BlockedEncoding::from(*layout) : std::nullopt;
-  if (!blocked || blocked->order.empty() || blocked->order[0] < 0 ||
-      blocked->order[0] >= (int64_t)blocked->sizePerThread.size() ||
-      blocked->sizePerThread[blocked->order[0]] * elemBytes < 4) {
+  // (The model's view guarantees that order[0] indexes sizePerThread.)
+  if (!blocked || blocked->sizePerThread[blocked->order[0]] * elemBytes < 4) {
     why = "a tile load is not vectorized to >= 4 bytes per thread (cp.async needs 4, 8 or 16)";
     return failure();
   }
   for (OpOperand &use : load->getResult(0).getUses()) {
     Operation *user = use.getOwner();
-    if (!isOp(user, kLocalAlloc) || user->getNumOperands() != 1 || user->getBlock() != loop.body) {
+    auto alloc = LocalAlloc::bind(user);
+    if (!alloc || !alloc.src() || user->getBlock() != loop.body()) {
       why = ("the loaded tile is also used in registers by `" + user->getName().getStringRef() +
              "` (only tiles consumed from shared memory are pipelined)")
                 .str();
       return failure();
     }
-    auto type = triton::getMemDesc(user->getResult(0).getType());
+    auto type = triton::getMemDesc(alloc.result().getType());
     if (!type || !type->inSharedMemory() || type->isMutable) {
       why = "the tile's allocation is not an immutable shared-memory buffer TLE's model can read";
       return failure();
     }
-    if (!p.allocs.empty() && !(*type == p.tile)) {
+    if (!p.allocs.empty() && *type != p.tile) {
       why = "the tile is allocated twice with different types";
       return failure();
     }
@@ -377,7 +259,8 @@ static LogicalResult matchProducer(Operation *load, ForLoop &loop, Producer &p,
     why = "the tile's allocation shape differs from the loaded tensor";
     return failure();
   }
-  auto tileBytes = byteSize(p.tile.numElements(), elemBytes * 8);
+  auto elements = p.tile.numElements();
+  auto tileBytes = elements ? llvm::checkedMul(*elements, elemBytes) : std::nullopt;
   if (!tileBytes) {
     why = "the tile's size in bytes overflows";
     return failure();
@@ -391,7 +274,7 @@ static LogicalResult matchProducer(Operation *load, ForLoop &loop, Producer &p,
 
 /// Body ops computing `roots`, and the iter_args that computation carries (each of which
 /// pulls in its update). Fails on anything that cannot be executed ahead of its iteration.
-static LogicalResult computeSlice(ForLoop &loop, ArrayRef<Value> roots,
+static LogicalResult computeSlice(ForOp &loop, ArrayRef<Value> roots,
                                   const DenseSet<Operation *> &tileOps,
                                   llvm::SetVector<Operation *> &slice,
                                   llvm::SetVector<unsigned> &stateArgs, std::string &why) {
@@ -402,17 +285,18 @@ static LogicalResult computeSlice(ForLoop &loop, ArrayRef<Value> roots,
   while (!worklist.empty()) {
     auto [v, viaArg] = worklist.pop_back_val();
     if (auto arg = dyn_cast<BlockArgument>(v)) {
-      if (arg.getOwner() != loop.body || arg.getArgNumber() == 0)
+      unsigned idx = 0;
+      ForOp owner = ForOp::ofIterArg(arg, idx);
+      if (!owner || owner.getOperation() != loop.getOperation())
         continue; // defined outside the loop, or the induction variable
-      unsigned idx = arg.getArgNumber() - 1;
       if (stateArgs.insert(idx))
-        worklist.push_back({loop.yield->getOperand(idx), (int)idx});
+        worklist.push_back({loop.yielded(idx), (int)idx});
       continue;
     }
     Operation *def = v.getDefiningOp();
-    if (!loop.op->isAncestor(def))
+    if (!loop->isAncestor(def))
       continue; // loop invariant
-    if (def->getBlock() != loop.body) {
+    if (def->getBlock() != loop.body()) {
       why = "the address computation uses a value defined in a nested region";
       return failure();
     }
@@ -442,17 +326,16 @@ static LogicalResult computeSlice(ForLoop &loop, ArrayRef<Value> roots,
 /// and allocations there become slot views). The next copies are issued after the chain, so that
 /// they neither split it nor wait for more than its last group.
 static Operation *endOfDotChain(Operation *dot) {
-  Operation *last = dot;
+  auto last = WarpGroupDot::bind(dot);
   for (Operation *op = dot->getNextNode(); op; op = op->getNextNode()) {
-    if (isOp(op, kWarpGroupDot) && op->getNumOperands() >= 3 &&
-        op->getOperand(2) == last->getResult(0)) {
-      last = op;
+    if (auto next = WarpGroupDot::bind(op); next && next.acc() == last.result()) {
+      last = next;
       continue;
     }
     if (!isErasable(op))
       break;
   }
-  return last;
+  return last.getOperation();
 }
 
 static bool containsLoad(const llvm::SetVector<Operation *> &ops) {
@@ -501,22 +384,22 @@ struct Options {
 static std::variant<Plan, Refusal> analyzeLoop(Operation *op, Operation *func,
                                                const Options &opts) {
   auto refuse = [](std::string why) { return Refusal{std::move(why)}; };
-  auto loopOr = ForLoop::match(op);
+  auto loopOr = ForOp::bind(op);
   if (!loopOr)
     return refuse("malformed scf.for (unexpected operands, block arguments or terminator)");
   Plan plan;
-  plan.loop = *loopOr;
-  ForLoop &loop = plan.loop;
-  MLIRContext *ctx = op->getContext();
+  plan.loop = loopOr;
+  ForOp &loop = plan.loop;
 
   // Loop-level conditions.
   auto module = op->getParentOfType<ModuleOp>();
-  auto numWarps = module ? getIntAttr(module, kNumWarpsAttr) : std::nullopt;
-  if (!numWarps || *numWarps <= 0)
+  auto numWarps = getNumWarps(module);
+  if (!numWarps)
     return refuse("the module has no ttg.num-warps attribute (not TTGIR)");
   plan.numWarps = *numWarps;
-  if (auto tpw = getIntAttr(module, "ttg.threads-per-warp")) {
-    if (*tpw <= 0)
+  if (module->getAttr(kThreadsPerWarpAttr)) {
+    auto tpw = getThreadsPerWarp(module);
+    if (!tpw)
       return refuse("the module's ttg.threads-per-warp is not positive");
     plan.threadsPerWarp = *tpw;
   }
@@ -530,16 +413,13 @@ static std::variant<Plan, Refusal> analyzeLoop(Operation *op, Operation *func,
     requested = std::min<int64_t>(*ns, kMaxStages);
   }
   plan.requestedStages = requested;
-  if (Attribute uc = getAttr(op, "unsignedCmp")) // a unit or boolean flag in newer MLIR
-    plan.unsignedCmp = !isa<BoolAttr>(uc) || cast<BoolAttr>(uc).getValue();
+  plan.unsignedCmp = loop.unsignedCmp();
   bool nested = false, alreadyAsync = false;
-  loop.body->walk([&](Operation *inner) {
+  loop.body()->walk([&](Operation *inner) {
     nested |= isLoop(inner);
     alreadyAsync |= isOp(inner, kAsyncCopyGlobalToLocal) || isOp(inner, kAsyncWait) ||
                     isOp(inner, kAsyncCommitGroup) || isOp(inner, kWarpGroupDotWait);
-    if (isOp(inner, kWarpGroupDot))
-      if (auto async = getAttrOfType<BoolAttr>(inner, "isAsync"))
-        alreadyAsync |= async.getValue();
+    alreadyAsync |= isOp(inner, kWarpGroupDot) && getFlag(inner, kIsAsyncProp);
   });
   if (nested)
     return refuse("not an innermost loop");
@@ -577,7 +457,7 @@ static std::variant<Plan, Refusal> analyzeLoop(Operation *op, Operation *func,
       if (!plan.waitBefore || alloc->isBeforeInBlock(plan.waitBefore))
         plan.waitBefore = alloc;
   for (Operation *dot : dots)
-    if (dot->getBlock() == loop.body &&
+    if (dot->getBlock() == loop.body() &&
         (!plan.firstConsumer || dot->isBeforeInBlock(plan.firstConsumer)))
       plan.firstConsumer = dot;
   if (!plan.firstConsumer)
@@ -645,7 +525,7 @@ static std::variant<Plan, Refusal> analyzeLoop(Operation *op, Operation *func,
     if (!isOp(inner, kLocalAlloc) || tileOps.contains(inner) || inner->getNumResults() != 1)
       return;
     auto type = triton::getMemDesc(inner->getResult(0).getType());
-    auto bytes = type ? memDescBytes(*type, ctx) : std::nullopt;
+    auto bytes = type ? type->numBytes() : std::nullopt;
     auto total = bytes ? llvm::checkedAdd(plan.otherSmemBytes, *bytes) : std::nullopt;
     if (!bytes)
       sizeWhy = "a shared-memory allocation of the function has a type TLE cannot size";
@@ -703,12 +583,12 @@ static std::variant<Plan, Refusal> analyzeLoop(Operation *op, Operation *func,
 class PipelineBuilder {
 public:
   explicit PipelineBuilder(Plan &plan)
-      : plan(plan), loop(plan.loop), ctx(plan.loop.op->getContext()),
-        loc(plan.loop.op->getLoc()), tokenType(getAsyncTokenType(ctx)),
+      : plan(plan), loop(plan.loop), ctx(plan.loop->getContext()),
+        loc(plan.loop->getLoc()), tokenType(triton::getAsyncTokenType(ctx)),
         i32(IntegerType::get(ctx, 32)) {}
 
   void run() {
-    OpBuilder b(loop.op);
+    OpBuilder b(loop.getOperation());
     buildRings(b);
     if (plan.peel) {
       Prologue pro = emitPrologue(b, plan.stages, /*predicated=*/false);
@@ -726,7 +606,7 @@ private:
   };
 
   Plan &plan;
-  ForLoop &loop;
+  ForOp &loop;
   MLIRContext *ctx;
   Location loc;
   Type tokenType;
@@ -745,14 +625,14 @@ private:
     for (const Producer &p : plan.producers) {
       MemDescType ring = slotType(p);
       ring.shape.insert(ring.shape.begin(), (int64_t)plan.stages);
-      rings.push_back(createOp(b, loc, kLocalAlloc, {}, {triton::toType(ctx, ring)})->getResult(0));
+      rings.push_back(buildLocalAlloc(b, loc, triton::toType(ctx, ring)));
     }
   }
 
   // ---- shared pieces ----------------------------------------------------------------------
   Value slotView(OpBuilder &b, unsigned producer, Value index) {
     Type type = triton::toType(ctx, slotType(plan.producers[producer]));
-    return createOp(b, loc, kMemDescIndex, {rings[producer], index}, {type})->getResult(0);
+    return buildMemDescIndex(b, loc, type, rings[producer], index);
   }
 
   Value splatPredicate(OpBuilder &b, Value pred, Type like) {
@@ -760,13 +640,13 @@ private:
     if (!tensor)
       return pred;
     auto type = RankedTensorType::get(tensor.getShape(), b.getI1Type(), tensor.getEncoding());
-    return createOp(b, loc, "tt.splat", {pred}, {type})->getResult(0);
+    return buildSplat(b, loc, pred, type);
   }
 
   /// `mask & pred` in the shape of `ptr` (or just the predicate when there is no mask).
   Value predicateMask(OpBuilder &b, Value mask, Value pred, Type ptrType) {
     Value p = splatPredicate(b, pred, ptrType);
-    return mask ? arith(b, loc, "arith.andi", {mask, p}) : p;
+    return mask ? buildBinary(b, loc, kArithAndI, mask, p) : p;
   }
 
   /// Clones `ops` with `map`; register loads get `pred` folded into their mask so that an
@@ -774,23 +654,14 @@ private:
   void cloneSlice(OpBuilder &b, ArrayRef<Operation *> ops, IRMapping &map, Value pred) {
     for (Operation *op : ops) {
       Operation *clone = b.clone(*op, map);
-      if (!pred || !isOp(clone, kLoad))
+      auto load = pred ? Load::bind(clone) : Load();
+      if (!load)
         continue;
-      auto operands = *getLoadOperands(clone);
-      Value mask = predicateMask(b, operands.mask, pred, operands.ptr.getType());
-      SmallVector<Value> newOperands = {operands.ptr, mask};
-      if (operands.other)
-        newOperands.push_back(operands.other);
-      OperationState state(clone->getLoc(), kLoad);
-      state.addOperands(newOperands);
-      state.addTypes(clone->getResultTypes());
-      state.propertiesAttr = withProperty(
-          clone, "operandSegmentSizes", b.getDenseI32ArrayAttr({1, 1, operands.other ? 1 : 0}));
-      state.addAttributes(clone->getDiscardableAttrDictionary().getValue());
-      Operation *predicated = b.create(state);
-      clone->getResult(0).replaceAllUsesWith(predicated->getResult(0));
+      Value mask = predicateMask(b, load.mask(), pred, load.ptr().getType());
+      Load predicated = load.cloneWithMask(b, mask);
+      load.result().replaceAllUsesWith(predicated.result());
       clone->erase();
-      map.map(op->getResult(0), predicated->getResult(0));
+      map.map(op->getResult(0), predicated.result());
     }
   }
 
@@ -805,32 +676,19 @@ private:
       Value slot = slotView(b, i, index);
       if (pred)
         mask = predicateMask(b, mask, pred, ptr.getType());
-      SmallVector<Value> copyOperands = {ptr, slot};
-      if (mask)
-        copyOperands.push_back(mask);
-      if (other)
-        copyOperands.push_back(other);
-      SmallVector<NamedAttribute> props(p.copyProps.begin(), p.copyProps.end());
-      // 1 = no hint: the lowering takes the vector width from its own address analysis.
-      props.push_back(b.getNamedAttr("contiguity", b.getI32IntegerAttr(1)));
-      props.push_back(b.getNamedAttr(
-          "operandSegmentSizes", b.getDenseI32ArrayAttr({1, 1, mask ? 1 : 0, other ? 1 : 0})));
       tokens.push_back(
-          createOp(b, Location(p.loc), kAsyncCopyGlobalToLocal, copyOperands, {tokenType}, props)
-              ->getResult(0));
+          AsyncCopy::build(b, Location(p.loc), ptr, slot, mask, other, p.copyProps).token());
     }
-    return createOp(b, loc, kAsyncCommitGroup, tokens, {tokenType})->getResult(0);
+    return buildAsyncCommitGroup(b, loc, tokens);
   }
 
   /// In the loop body: wait for the group of `token`, fence, and read every tile from its slot
   /// `index` instead of loading it. Returns the wait.
   Operation *rewriteConsumers(Value index, Value token, int64_t waitNum) {
     OpBuilder b(plan.waitBefore);
-    Operation *wait = createOp(b, loc, kAsyncWait, {token}, {tokenType},
-                               {b.getNamedAttr("num", b.getI32IntegerAttr(waitNum))});
+    Operation *wait = buildAsyncWait(b, loc, {token}, waitNum).getDefiningOp();
     // cp.async lands through the generic proxy; WGMMA reads through the async proxy.
-    createOp(b, loc, kFenceAsyncShared, {}, {},
-             {b.getNamedAttr("bCluster", b.getBoolAttr(false))});
+    buildFenceAsyncShared(b, loc, /*bCluster=*/false);
     for (auto [i, p] : llvm::enumerate(plan.producers)) {
       for (Operation *alloc : p.allocs) {
         b.setInsertionPoint(alloc);
@@ -855,14 +713,14 @@ private:
       return loop.lb();
     auto lb = getConstantInt(loop.lb()), step = getConstantInt(loop.step());
     if (lb && step)
-      return intConstant(b, loc, t, *lb + k * *step);
-    Value offset = step ? intConstant(b, loc, t, k * *step)
-                        : arith(b, loc, "arith.muli", {loop.step(), intConstant(b, loc, t, k)});
-    return arith(b, loc, "arith.addi", {loop.lb(), offset});
+      return buildIntConstant(b, loc, t, *lb + k * *step);
+    Value offset = step ? buildIntConstant(b, loc, t, k * *step)
+                        : buildBinary(b, loc, kArithMulI, loop.step(), buildIntConstant(b, loc, t, k));
+    return buildBinary(b, loc, kArithAddI, loop.lb(), offset);
   }
 
   Value inRange(OpBuilder &b, Value iv) {
-    return compare(b, loc, plan.unsignedCmp ? kUlt : kSlt, iv, loop.ub());
+    return buildCmpI(b, loc, plan.unsignedCmp ? kUlt : kSlt, iv, loop.ub());
   }
 
   // ---- phase 3 ----------------------------------------------------------------------------
@@ -879,9 +737,9 @@ private:
       for (auto [j, idx] : llvm::enumerate(plan.stateArgs))
         map.map(loop.iterArg(idx), pro.state[j]);
       cloneSlice(b, plan.slice, map, pred);
-      pro.tokens.push_back(issueCopies(b, map, intConstant(b, loc, i32, k), pred));
+      pro.tokens.push_back(issueCopies(b, map, buildIntConstant(b, loc, i32, k), pred));
       for (auto [j, idx] : llvm::enumerate(plan.stateArgs))
-        pro.state[j] = map.lookupOrDefault(loop.yield->getOperand(idx));
+        pro.state[j] = map.lookupOrDefault(loop.yielded(idx));
     }
     return pro;
   }
@@ -889,7 +747,7 @@ private:
   // ---- phase 4a ---------------------------------------------------------------------------
   void emitSteadyState(OpBuilder &outer, Prologue &pro) {
     unsigned n = plan.stages;
-    Block *body = loop.body;
+    Block *body = loop.body();
     unsigned numOriginal = loop.numIterArgs();
 
     // New loop-carried values: address state for iteration i+N-1, the tokens of the groups of
@@ -908,10 +766,10 @@ private:
     OpBuilder b = OpBuilder::atBlockBegin(body);
     Type ivType = loop.iv().getType();
     auto step = getConstantInt(loop.step());
-    Value ahead = step ? intConstant(b, loc, ivType, (n - 1) * *step)
-                       : arith(b, loc, "arith.muli",
-                               {loop.step(), intConstant(b, loc, ivType, n - 1)});
-    Value ivAhead = arith(b, loc, "arith.addi", {loop.iv(), ahead});
+    Value ahead = step ? buildIntConstant(b, loc, ivType, (n - 1) * *step)
+                       : buildBinary(b, loc, kArithMulI, loop.step(),
+                                     buildIntConstant(b, loc, ivType, n - 1));
+    Value ivAhead = buildBinary(b, loc, kArithAddI, loop.iv(), ahead);
     Value pred = inRange(b, ivAhead);
     IRMapping map;
     map.map(loop.iv(), ivAhead);
@@ -927,15 +785,15 @@ private:
     cloneSlice(b, plan.late, map, pred);
     Value newToken = issueCopies(b, map, issue, pred);
 
-    b.setInsertionPoint(loop.yield);
+    b.setInsertionPoint(loop.yield());
     SmallVector<Value> extra;
     for (unsigned idx : plan.stateArgs)
-      extra.push_back(map.lookupOrDefault(loop.yield->getOperand(idx)));
+      extra.push_back(map.lookupOrDefault(loop.yielded(idx)));
     extra.append(tokens.begin() + 1, tokens.end());
     extra.push_back(newToken);
     extra.push_back(nextSlot(b, consume));
     extra.push_back(nextSlot(b, issue));
-    loop.yield->insertOperands(loop.yield->getNumOperands(), extra);
+    loop.yield()->insertOperands(loop.yield()->getNumOperands(), extra);
 
     eraseDeadOps(body);
     SmallVector<bool> keep = dropDeadIterArgs(numOriginal);
@@ -947,31 +805,31 @@ private:
     for (unsigned i = 0; i < numOriginal; ++i)
       if (keep[i]) {
         operands.push_back(loop.init(i));
-        oldResults.push_back(loop.op->getResult(i));
+        oldResults.push_back(loop->getResult(i));
       }
     operands.append(pro.state.begin(), pro.state.end());
     operands.append(pro.tokens.begin(), pro.tokens.end());
-    operands.push_back(intConstant(outer, loc, i32, 0));
-    operands.push_back(intConstant(outer, loc, i32, n - 1));
+    operands.push_back(buildIntConstant(outer, loc, i32, 0));
+    operands.push_back(buildIntConstant(outer, loc, i32, n - 1));
     SmallVector<Type> resultTypes;
     for (BlockArgument arg : body->getArguments().drop_front())
       resultTypes.push_back(arg.getType());
     OperationState state(loc, kScfFor);
     state.addOperands(operands);
     state.addTypes(resultTypes);
-    state.propertiesAttr = loop.op->getPropertiesAsAttribute();
-    state.addAttributes(loop.op->getDiscardableAttrDictionary().getValue());
+    state.propertiesAttr = loop->getPropertiesAsAttribute();
+    state.addAttributes(loop->getDiscardableAttrDictionary().getValue());
     state.addRegion();
     Operation *newLoop = outer.create(state);
-    newLoop->getRegion(0).takeBody(loop.op->getRegion(0));
+    newLoop->getRegion(0).takeBody(loop->getRegion(0));
     // Triton 3.6's pipeliner (assign_latencies, schedule_loops, pipeline) skips loops whose
     // tt.num_stages is <= 1.
     newLoop->setAttr(kNumStagesAttr, outer.getI32IntegerAttr(1));
     newLoop->setAttr(kMarkerAttr, outer.getI32IntegerAttr(n));
     for (auto [i, old] : llvm::enumerate(oldResults))
       old.replaceAllUsesWith(newLoop->getResult(i));
-    loop.op->erase();
-    loop.op = newLoop;
+    loop->erase();
+    loop = ForOp::bind(newLoop);
 
     outer.setInsertionPointAfter(newLoop);
     emitEpilogue(outer);
@@ -984,8 +842,7 @@ private:
   /// loop-invariant two-element tensor and its results stay unused. Triton threads the
   /// accumulators through its own waits before their next use.
   void retirePreviousIteration(OpBuilder &b, Value neutral) {
-    createOp(b, loc, kWarpGroupDotWait, {neutral}, {neutral.getType()},
-             {b.getNamedAttr("pendings", b.getI32IntegerAttr(1))});
+    buildWarpGroupDotWait(b, loc, {neutral}, /*pendings=*/1);
   }
 
   /// `arith.constant dense<0> : tensor<2xi32, #ttg.blocked<...>>`: two registers per thread
@@ -1000,24 +857,23 @@ private:
     layout.base.hasParams = true;
     auto type = RankedTensorType::get({2}, i32, triton::toAttr(ctx, layout.toEncoding()));
     auto value = DenseElementsAttr::get(type, b.getI32IntegerAttr(0).getValue());
-    return createOp(b, loc, kArithConstant, {}, {type}, {b.getNamedAttr("value", value)})
+    return createOp(b, loc, kArithConstant, {}, {type}, {b.getNamedAttr(kValueProp, value)})
         ->getResult(0);
   }
 
   Value nextSlot(OpBuilder &b, Value slot) {
-    Value next = arith(b, loc, "arith.addi", {slot, intConstant(b, loc, i32, 1)});
-    Value wrap = compare(b, loc, kEq, next, intConstant(b, loc, i32, plan.stages));
-    return createOp(b, loc, "arith.select", {wrap, intConstant(b, loc, i32, 0), next}, {i32})
-        ->getResult(0);
+    Value next = buildBinary(b, loc, kArithAddI, slot, buildIntConstant(b, loc, i32, 1));
+    Value wrap = buildCmpI(b, loc, kEq, next, buildIntConstant(b, loc, i32, plan.stages));
+    return buildSelect(b, loc, wrap, buildIntConstant(b, loc, i32, 0), next);
   }
 
   /// Original iter_args nobody needs any more (typically the address recurrences whose run-ahead
   /// copies replaced them): result unused, and the argument only feeds its own update.
   SmallVector<bool> dropDeadIterArgs(unsigned numOriginal) {
     SmallVector<bool> keep(numOriginal, true);
-    Block *body = loop.body;
+    Block *body = loop.body();
     for (int i = numOriginal - 1; i >= 0; --i) {
-      if (!loop.op->getResult(i).use_empty())
+      if (!loop->getResult(i).use_empty())
         continue;
       BlockArgument arg = body->getArgument(1 + i);
       llvm::SetVector<Operation *> chain;
@@ -1027,7 +883,7 @@ private:
         Value v = work.pop_back_val();
         for (OpOperand &use : v.getUses()) {
           Operation *user = use.getOwner();
-          if (user == loop.yield) {
+          if (user == loop.yield()) {
             dead &= use.getOperandNumber() == (unsigned)i;
             continue;
           }
@@ -1041,7 +897,7 @@ private:
       }
       if (!dead)
         continue;
-      loop.yield->eraseOperand(i);
+      loop.yield()->eraseOperand(i);
       SmallVector<Operation *> ops(chain.begin(), chain.end());
       sortInBlockOrder(ops);
       for (Operation *op : llvm::reverse(ops))
@@ -1057,7 +913,7 @@ private:
   /// its own group and runs as straight-line code.
   void emitPeeled(OpBuilder &b, Prologue &pro) {
     unsigned count = plan.stages;
-    Block *body = loop.body;
+    Block *body = loop.body();
     Value slotArg = body->addArgument(i32, loc);
     Value tokenArg = body->addArgument(tokenType, loc);
     Operation *wait = rewriteConsumers(slotArg, tokenArg, 0);
@@ -1071,31 +927,29 @@ private:
       map.map(loop.iv(), ivAt(b, k));
       for (unsigned i = 0; i < loop.numIterArgs(); ++i)
         map.map(loop.iterArg(i), values[i]);
-      map.map(slotArg, intConstant(b, loc, i32, k));
+      map.map(slotArg, buildIntConstant(b, loc, i32, k));
       for (Operation &op : loop.bodyOps()) {
         if (&op == wait) {
-          Operation *w = createOp(b, loc, kAsyncWait, {pro.tokens[k]}, {tokenType},
-                                  {b.getNamedAttr("num", b.getI32IntegerAttr(count - 1 - k))});
-          map.map(wait->getResult(0), w->getResult(0));
+          map.map(wait->getResult(0), buildAsyncWait(b, loc, {pro.tokens[k]}, count - 1 - k));
           continue;
         }
         b.clone(op, map);
       }
       for (unsigned i = 0; i < loop.numIterArgs(); ++i)
-        values[i] = map.lookupOrDefault(loop.yield->getOperand(i));
+        values[i] = map.lookupOrDefault(loop.yielded(i));
     }
     for (unsigned i = 0; i < loop.numIterArgs(); ++i)
-      loop.op->getResult(i).replaceAllUsesWith(values[i]);
+      loop->getResult(i).replaceAllUsesWith(values[i]);
     emitEpilogue(b);
-    loop.op->erase();
-    loop.op = nullptr;
+    loop->erase();
+    loop = ForOp();
   }
 
   // ---- phase 5 ----------------------------------------------------------------------------
   void emitEpilogue(OpBuilder &b) {
-    createOp(b, loc, kAsyncWait, {}, {tokenType}, {b.getNamedAttr("num", b.getI32IntegerAttr(0))});
+    buildAsyncWait(b, loc, {}, 0);
     for (Value ring : rings)
-      createOp(b, loc, kLocalDealloc, {ring}, {});
+      buildLocalDealloc(b, loc, ring);
   }
 };
 
@@ -1151,14 +1005,13 @@ struct MaterializePipelinePass
 
     SmallVector<Operation *> funcs;
     module.walk([&](Operation *op) {
-      if (isOp(op, kFunc))
+      if (FuncOp::bind(op))
         funcs.push_back(op);
     });
     for (Operation *func : funcs) {
       Options opts{stages, smemBudget, gatherOnly, hoistAddressLoads};
       if (!kernels.empty()) {
-        auto name = getAttrOfType<StringAttr>(func, "sym_name");
-        auto it = name ? kernelStages.find(name.getValue()) : kernelStages.end();
+        auto it = kernelStages.find(FuncOp::bind(func).name());
         if (it == kernelStages.end())
           continue;
         opts.stages = it->second;

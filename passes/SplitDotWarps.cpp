@@ -45,8 +45,10 @@ static FailureOr<NvidiaMmaEncoding> planSplit(const NvidiaMmaEncoding &mma, int6
     why = "not a 2-D Hopper (version 3) MMA layout";
     return failure();
   }
-  if (m <= 0 || n <= 0 || llvm::any_of(mma.instrShape, [](int64_t d) { return d <= 0; })) {
-    why = "the WGMMA's shape or instruction shape has a zero or dynamic dimension";
+  // The model's view guarantees positive warps and instruction sizes; the tile's own sizes are
+  // checked here (0 or dynamic would divide by zero below).
+  if (m <= 0 || n <= 0) {
+    why = "the WGMMA's result has a zero or dynamic dimension";
     return failure();
   }
   if (mma.warpsPerCTA[0] != numWarps || mma.warpsPerCTA[1] != 1) {
@@ -88,18 +90,19 @@ struct SplitDotWarpsPass : public tle::impl::TLESplitDotWarpsBase<SplitDotWarpsP
     ModuleOp module = getOperation();
     if (failed(verifySSAOrder(module)))
       return signalPassFailure();
-    auto numWarpsOr = getIntAttr(module, kNumWarpsAttr);
-    if (!numWarpsOr || *numWarpsOr <= 0)
+    auto numWarpsOr = getNumWarps(module);
+    if (!numWarpsOr)
       return; // not TTGIR (no layouts assigned yet)
     int64_t numWarps = *numWarpsOr;
 
     // Every distinct WGMMA layout, with the plan all its dots agree on (or a refusal).
     std::map<std::string, std::optional<SplitPlan>> plans;
     module.walk([&](Operation *op) {
-      if (!isOp(op, kWarpGroupDot) || op->getNumResults() != 1)
+      auto dot = WarpGroupDot::bind(op);
+      if (!dot)
         return;
-      auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
-      auto enc = triton::getTensorEncoding(op->getResult(0).getType());
+      auto type = dyn_cast<RankedTensorType>(dot.result().getType());
+      auto enc = triton::getTensorEncoding(dot.result().getType());
       auto mma = enc ? NvidiaMmaEncoding::from(*enc) : std::nullopt;
       if (!type || type.getRank() != 2 || !mma)
         return;

@@ -5,7 +5,6 @@
 #include "llvm/Support/raw_ostream.h"
 
 namespace tle {
-#define GEN_PASS_DEF_TLECHECKTRITONTYPES
 #define GEN_PASS_DEF_TLETESTTRITONMODEL
 #include "passes/Passes.h.inc"
 } // namespace tle
@@ -43,80 +42,49 @@ static std::string describe(const Encoding &e) {
   return s;
 }
 
-/// Parses and re-prints every Triton type of `module` with the model; reports mismatches as
-/// errors. With `annotate`, records what the model read in a `tle.model` attribute.
-static LogicalResult checkTritonTypes(ModuleOp module, bool annotate) {
-  bool failedAny = false;
-  auto check = [&](Operation *op, const std::string &original, const std::string &printed) {
-    if (original != printed) {
-      op->emitError("TLE's Triton model re-printed '") << original << "' as '" << printed
-                                                        << "'";
-      failedAny = true;
-    }
-  };
-  module.walk([&](Operation *op) {
-    SmallVector<std::string> notes;
-    SmallVector<Value> values(op->getResults());
-    for (Region &region : op->getRegions())
-      for (Block &block : region)
-        values.append(block.getArguments().begin(), block.getArguments().end());
-    for (Value result : values) {
-      Type type = result.getType();
-      if (auto opaque = dyn_cast<OpaqueType>(type);
-          opaque && opaque.getTypeData().starts_with("memdesc<")) {
-        std::string original = ("!ttg." + opaque.getTypeData()).str();
-        auto parsed = parseMemDesc(original);
-        if (auto *err = std::get_if<ParseError>(&parsed)) {
-          op->emitError("TLE's Triton model cannot read this type: ") << err->message;
+/// What the model read from `type`, or nothing for a type it does not cover.
+static std::optional<std::string> describe(Type type) {
+  std::string note;
+  llvm::raw_string_ostream os(note);
+  if (auto m = getMemDesc(type)) {
+    os << "memdesc ";
+    llvm::interleave(m->shape, os, "x");
+    os << " " << m->elementType << " [" << describe(m->encoding) << "] " << m->memorySpace.kind
+       << (m->isMutable ? " mutable" : "");
+    return note;
+  }
+  if (auto enc = getTensorEncoding(type))
+    return describe(*enc);
+  return std::nullopt;
+}
+
+/// Annotates each op with `tle.model`: what the model read from the Triton types of its results
+/// and block arguments. Reports what tle-check-triton-types would reject as errors.
+struct TestTritonModelPass : public tle::impl::TLETestTritonModelBase<TestTritonModelPass> {
+  void runOnOperation() override {
+    bool failedAny = false;
+    getOperation().walk([&](Operation *op) {
+      SmallVector<Value> values(op->getResults());
+      for (Region &region : op->getRegions())
+        for (Block &block : region)
+          values.append(block.getArguments().begin(), block.getArguments().end());
+      SmallVector<std::string> notes;
+      for (Value value : values) {
+        if (auto error = checkRoundTrip(value.getType())) {
+          op->emitError(*error);
           failedAny = true;
-          continue;
         }
-        auto &m = std::get<MemDescType>(parsed);
-        check(op, original, m.str());
-        std::string note;
-        llvm::raw_string_ostream os(note);
-        os << "memdesc ";
-        llvm::interleave(m.shape, os, "x");
-        os << " " << m.elementType << " [" << describe(m.encoding) << "] "
-           << m.memorySpace.kind << (m.isMutable ? " mutable" : "");
-        notes.push_back(note);
-      } else if (auto tensor = dyn_cast<RankedTensorType>(type)) {
-        auto opaque = dyn_cast_or_null<OpaqueAttr>(tensor.getEncoding());
-        if (!opaque)
-          continue;
-        std::string original =
-            ("#" + opaque.getDialectNamespace().getValue() + "." + opaque.getAttrData()).str();
-        auto parsed = parseEncoding(original);
-        if (auto *err = std::get_if<ParseError>(&parsed)) {
-          op->emitError("TLE's Triton model cannot read this type: ") << err->message;
-          failedAny = true;
-          continue;
-        }
-        check(op, original, std::get<Encoding>(parsed).str());
-        notes.push_back(describe(std::get<Encoding>(parsed)));
+        if (auto note = describe(value.getType()))
+          notes.push_back(*note);
       }
-    }
-    if (annotate && !notes.empty()) {
+      if (notes.empty())
+        return;
       std::string joined;
       llvm::raw_string_ostream os(joined);
       llvm::interleave(notes, os, "; ");
       op->setAttr("tle.model", StringAttr::get(op->getContext(), joined));
-    }
-  });
-  return failure(failedAny);
-}
-
-struct CheckTritonTypesPass
-    : public tle::impl::TLECheckTritonTypesBase<CheckTritonTypesPass> {
-  void runOnOperation() override {
-    if (failed(checkTritonTypes(getOperation(), /*annotate=*/false)))
-      signalPassFailure();
-  }
-};
-
-struct TestTritonModelPass : public tle::impl::TLETestTritonModelBase<TestTritonModelPass> {
-  void runOnOperation() override {
-    if (failed(checkTritonTypes(getOperation(), /*annotate=*/true)))
+    });
+    if (failedAny)
       signalPassFailure();
   }
 };
