@@ -109,7 +109,7 @@ def main(argv=None) -> int:
     for s_q in (int(x) for x in args.s_q.split(",")):
         q, kv, idx, scale, sink, tlen = make_inputs(s_q, args.h_q, args.s_kv, args.topk, args.d_qk, args.extras)
         choice = select_kernel(q, kv, idx, 512, sink, tlen)
-        kernel = f"{choice.kernel}" + (f"/{choice.launch_h_q}" if choice.launch_h_q != args.h_q else "")
+        kernel = choice.kernel
         ref = sparse_mla_fwd_reference(q, kv, idx, scale, 512, sink, tlen)
         op = torch.ops.tle.sparse_mla_fwd.default
         providers = {
