@@ -127,8 +127,12 @@ std::optional<int64_t> MemDescType::numBytes() const {
   if (!elementType || !elementType.isIntOrFloat())
     return std::nullopt;
   auto elements = numElements();
-  auto bits = elements ? llvm::checkedMul(*elements, (int64_t)elementType.getIntOrFloatBitWidth())
-                       : std::nullopt;
+  int64_t width = elementType.getIntOrFloatBitWidth();
+  if (!elements)
+    return std::nullopt;
+  if (width % 8 == 0) // whole bytes: no bit count that could overflow first
+    return llvm::checkedMul(*elements, width / 8);
+  auto bits = llvm::checkedMul(*elements, width);
   auto rounded = bits ? llvm::checkedAdd(*bits, int64_t(7)) : std::nullopt;
   return rounded ? std::optional<int64_t>(*rounded / 8) : std::nullopt;
 }

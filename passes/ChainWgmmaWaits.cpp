@@ -26,50 +26,75 @@ using namespace tle::tritonir;
 
 namespace {
 
-#ifdef __TLE__
+/// The outcome of trying to merge one wait: the merged wait (and the second wait it replaced),
+/// a refusal, or neither when the wait does not drain a chained WGMMA.
+struct ChainResult {
+  WarpGroupDotWait merged;
+  Operation *erasedW2 = nullptr;
+  std::optional<Refusal> refusal;
+};
 
-/// Merges `w1` into the wait after the WGMMA it feeds and returns the merged wait; an empty
-/// view (IR untouched) to refuse. `erasedW2` is the second wait, erased by the merge.
-static WarpGroupDotWait chain(WarpGroupDotWait w1, Operation *&erasedW2) {
+static ChainResult refused(Operation *at, const Twine &why) {
+  return {{}, nullptr, Refusal{at, ("wait left alone: " + why).str()}};
+}
+
+/// Merges `w1` into the wait after the WGMMA it feeds. IR untouched unless merged.
+static ChainResult chain(WarpGroupDotWait w1) {
   Block *block = w1->getBlock();
+  // A refusal for one drained WGMMA; another operand of the wait may still chain.
+  ChainResult firstRefusal;
+  auto keep = [&](ChainResult r) {
+    if (!firstRefusal.refusal)
+      firstRefusal = std::move(r);
+  };
   // The async WGMMA whose result w1 drains, and the one that accumulates onto it.
   for (unsigned k = 0; k < w1.size(); ++k) {
     auto d1 = WarpGroupDot::bind(w1.input(k));
     if (!d1 || !d1.isAsync() || d1->getBlock() != block)
       continue;
     Value drained = w1.output(k);
-    if (!drained.hasOneUse())
+    WarpGroupDot d2;
+    for (OpOperand &use : drained.getUses())
+      if (auto dot = WarpGroupDot::bind(use.getOwner());
+          dot && dot.isAsync() && use.getOperandNumber() == WarpGroupDot::kAccOperand &&
+          dot->getBlock() == block)
+        d2 = dot;
+    if (!d2)
+      continue; // nothing accumulates onto D1 here: not a chain
+    if (!drained.hasOneUse()) {
+      keep(refused(w1.getOperation(), "the first WGMMA's result it retires is also used "
+                                      "besides the second WGMMA's accumulator"));
       continue;
-    OpOperand &use = *drained.getUses().begin();
-    auto d2 = WarpGroupDot::bind(use.getOwner());
-    if (!d2 || !d2.isAsync() || use.getOperandNumber() != WarpGroupDot::kAccOperand ||
-        d2->getBlock() != block || d2.result().getType() != d1.result().getType())
-      continue; // only same-shape accumulator chaining is ordered by the hardware
+    }
+    // Only same-shape chains are ordered by the hardware; the views guarantee it here: D2's
+    // result has its accumulator's type, which is W1's operand type, D1's result type.
     WarpGroupDotWait w2;
     for (Operation *op = d2->getNextNode(); op && !w2; op = op->getNextNode())
       if (auto wait = WarpGroupDotWait::bind(op);
           wait && wait.retiresAll() && llvm::is_contained(op->getOperands(), d2.result()))
         w2 = wait;
-    if (!w2)
+    if (!w2) {
+      keep(refused(d2.getOperation(), "no later warp_group_dot_wait {pendings = 0} in this "
+                                      "block retires this second WGMMA"));
       continue;
+    }
     // Between the waits only D2, views and side-effect-free arithmetic may run (D1 is now in
     // flight there), and none of w1's other results may be needed before w2.
-    bool safe = true;
-    for (Operation *op = w1->getNextNode(); op != w2.getOperation(); op = op->getNextNode()) {
+    for (Operation *op = w1->getNextNode(); op != w2.getOperation(); op = op->getNextNode())
       if (op != d2.getOperation() && !isMemDescView(op) && !isPureOp(op))
-        safe = false;
-    }
-    for (unsigned j = 0; j < w1.size() && safe; ++j) {
+        return refused(op, "`" + op->getName().getStringRef() +
+                               "` runs between the waits (only the second WGMMA, views and "
+                               "pure arithmetic may: the first WGMMA is still in flight there)");
+    for (unsigned j = 0; j < w1.size(); ++j) {
       if (j == k)
         continue;
       for (Operation *user : w1.output(j).getUsers()) {
         Operation *anchor = block->findAncestorOpInBlock(*user);
         if (!anchor || !w2->isBeforeInBlock(anchor))
-          safe = false;
+          return refused(user, "this op uses a value the first wait retires before the second "
+                               "wait retires it");
       }
     }
-    if (!safe)
-      return {};
 
     // One wait retiring everything both retired.
     OpBuilder b(w2.getOperation());
@@ -88,45 +113,42 @@ static WarpGroupDotWait chain(WarpGroupDotWait w1, Operation *&erasedW2) {
       w2.output(i).replaceAllUsesWith(merged.output(i));
     for (unsigned j = 0; j < w1.size(); ++j)
       w1.output(j).replaceAllUsesWith(j == k ? d1.result() : merged.output(w1Slots[j]));
-    erasedW2 = w2.getOperation();
+    Operation *erased = w2.getOperation();
     w2->erase();
     w1->erase();
-    return merged;
+    return {merged, erased, std::nullopt};
   }
-  return {};
+  return firstRefusal;
 }
 
-#endif // __TLE__
-
-struct ChainWgmmaWaitsPass : public tle::impl::TLEChainWgmmaWaitsBase<ChainWgmmaWaitsPass> {
-  void runOnOperation() override {
-#ifdef __TLE__
-    if (failed(verifySSAOrder(getOperation())))
-      return signalPassFailure();
+struct ChainWgmmaWaitsPass : public TLEPass<ChainWgmmaWaitsPass, tle::impl::TLEChainWgmmaWaitsBase> {
+  void execute() {
     // One pass in program order. A merge erases w1 and the later w2 and creates the merged wait
     // at w2's place, which may itself start the next chain: try it right away.
     SmallVector<Operation *> waits;
     getOperation().walk([&](Operation *op) {
-      if (auto wait = WarpGroupDotWait::bind(op); wait && wait.retiresAll())
+      auto wait = WarpGroupDotWait::bind(op);
+      if (wait && wait.retiresAll())
         waits.push_back(op);
+      else if (!wait && isOp(op, kWarpGroupDotWait))
+        (void)refuse(op, "wait left alone: malformed ttng.warp_group_dot_wait (a wait passes "
+                         "its operands through: one result of the same type for each, and an "
+                         "integer `pendings`)");
     });
     llvm::DenseSet<Operation *> erased;
     for (Operation *w1 : waits) {
       auto next = erased.contains(w1) ? WarpGroupDotWait() : WarpGroupDotWait::bind(w1);
       while (next) {
-        Operation *w2 = nullptr;
-        WarpGroupDotWait merged = chain(next, w2);
-        if (merged) {
+        ChainResult result = chain(next);
+        if (result.refusal)
+          (void)refuse(*result.refusal);
+        if (result.merged) {
           erased.insert(next.getOperation());
-          erased.insert(w2);
+          erased.insert(result.erasedW2);
         }
-        next = merged;
+        next = result.merged;
       }
     }
-#else
-    reportCompiledWithoutNativeRewrites(getOperation(), getArgument());
-    signalPassFailure();
-#endif
   }
 };
 

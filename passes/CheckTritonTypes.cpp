@@ -16,8 +16,9 @@ using namespace mlir;
 
 namespace {
 
-struct CheckTritonTypesPass : public tle::impl::TLECheckTritonTypesBase<CheckTritonTypesPass> {
-  void runOnOperation() override {
+struct CheckTritonTypesPass
+    : public tle::TLEPass<CheckTritonTypesPass, tle::impl::TLECheckTritonTypesBase> {
+  void execute() {
     bool failedAny = false;
     getOperation().walk([&](Operation *op) {
       SmallVector<Value> values(op->getResults());

@@ -23,12 +23,10 @@ using namespace tle::tritonir;
 
 namespace {
 
-#ifdef __TLE__
-
-/// Moves the pure ops computing `acc` that lie after `stageStart` in front of it; false (IR
-/// untouched) when one of them is not pure or needs a value defined inside the stage by
-/// something that cannot move (e.g. a WGMMA result).
-static bool hoistBefore(Value acc, Operation *stageStart) {
+/// Moves the pure ops computing `acc` that lie after `stageStart` in front of it. Returns the op
+/// that prevents it (IR untouched): one that is not pure, or that the stage itself defines (e.g.
+/// a WGMMA result); null when done.
+static Operation *hoistBefore(Value acc, Operation *stageStart) {
   Block *block = stageStart->getBlock();
   llvm::SetVector<Operation *> slice;
   SmallVector<Value> worklist{acc};
@@ -40,7 +38,7 @@ static bool hoistBefore(Value acc, Operation *stageStart) {
     if (!inBlock || inBlock->isBeforeInBlock(stageStart))
       continue; // already available before the stage (or defined outside the block)
     if (inBlock != def || !isPureOp(def))
-      return false; // e.g. the stage's first WGMMA itself, or an op with side effects
+      return inBlock; // e.g. the stage's first WGMMA itself, or an op with side effects
 
     slice.insert(def);
     worklist.append(def->getOperands().begin(), def->getOperands().end());
@@ -49,49 +47,42 @@ static bool hoistBefore(Value acc, Operation *stageStart) {
   llvm::sort(ordered, [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
   for (Operation *op : ordered)
     op->moveBefore(stageStart);
-  return true;
+  return nullptr;
 }
-
-static void hoistInBlock(Block &block) {
-  Operation *stageStart = nullptr; // first async WGMMA since the last wait
-  for (Operation &op : llvm::make_early_inc_range(block)) {
-    // Any wait (also a malformed one) ends the stage: the accumulator is then built after it.
-    if (isOp(&op, kWarpGroupDotWait)) {
-      stageStart = nullptr;
-      continue;
-    }
-    auto dot = WarpGroupDot::bind(&op);
-    if (!dot || !dot.isAsync())
-      continue;
-    if (!stageStart) {
-      stageStart = &op;
-      continue;
-    }
-    Value acc = dot.acc();
-    Operation *def = acc.getDefiningOp();
-    if (!def || isOp(def, kWarpGroupDot) || def->getBlock() != &block ||
-        def->isBeforeInBlock(stageStart))
-      continue; // chained onto a WGMMA, or built before the stage: nothing to do
-    if (!hoistBefore(acc, stageStart))
-      op.emitRemark("tle-hoist-wgmma-accumulators: the accumulator of this WGMMA is computed "
-                    "while earlier WGMMAs are in flight and cannot move before them; ptxas may "
-                    "serialize this WGMMA stage");
-  }
-}
-
-#endif // __TLE__
 
 struct HoistWgmmaAccumulatorsPass
-    : public tle::impl::TLEHoistWgmmaAccumulatorsBase<HoistWgmmaAccumulatorsPass> {
-  void runOnOperation() override {
-#ifdef __TLE__
-    if (failed(verifySSAOrder(getOperation())))
-      return signalPassFailure();
-    getOperation().walk([](Block *block) { hoistInBlock(*block); });
-#else
-    reportCompiledWithoutNativeRewrites(getOperation(), getArgument());
-    signalPassFailure();
-#endif
+    : public TLEPass<HoistWgmmaAccumulatorsPass, tle::impl::TLEHoistWgmmaAccumulatorsBase> {
+  void execute() {
+    getOperation().walk([&](Block *block) { hoistInBlock(*block); });
+  }
+
+  void hoistInBlock(Block &block) {
+    Operation *stageStart = nullptr; // first async WGMMA since the last wait
+    for (Operation &op : llvm::make_early_inc_range(block)) {
+      // Any wait (also a malformed one) ends the stage: the accumulator is then built after it.
+      if (isOp(&op, kWarpGroupDotWait)) {
+        stageStart = nullptr;
+        continue;
+      }
+      auto dot = WarpGroupDot::bind(&op);
+      if (!dot || !dot.isAsync())
+        continue;
+      if (!stageStart) {
+        stageStart = &op;
+        continue;
+      }
+      Value acc = dot.acc();
+      Operation *def = acc.getDefiningOp();
+      if (!def || isOp(def, kWarpGroupDot) || def->getBlock() != &block ||
+          def->isBeforeInBlock(stageStart))
+        continue; // chained onto a WGMMA, or built before the stage: nothing to do
+      if (Operation *blocker = hoistBefore(acc, stageStart))
+        (void)refuse(&op, "the accumulator of this WGMMA is computed while earlier WGMMAs are "
+                          "in flight and cannot move before them: it needs the result of `" +
+                              blocker->getName().getStringRef() +
+                              "`, which cannot move ahead of the stage (only side-effect-free "
+                              "ops of this block can); ptxas may serialize this WGMMA stage");
+    }
   }
 };
 

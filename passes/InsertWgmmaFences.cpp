@@ -27,7 +27,6 @@ using namespace tle::tritonir;
 
 namespace {
 
-#ifdef __TLE__
 
 /// Buffers (root, ring slot or null for the whole buffer) with generic-proxy writes not yet
 /// ordered by a fence.
@@ -190,21 +189,38 @@ private:
   }
 };
 
-/// Whether `loop` contains a generic write that may alias one of `roots`.
-static bool writesAnyOf(Operation *loop, ValueRange roots) {
-  bool found = false;
-  loop->walk([&](Operation *op) {
-    for (Value written : getPossiblyWrittenBuffers(op))
-      for (Value root : roots)
-        if (mayAlias(getRootBuffer(written), root))
-          found = true;
-  });
-  return found;
+/// The root buffers each loop may write (through any proxy), computed once per loop.
+class WrittenRoots {
+public:
+  llvm::ArrayRef<Value> of(Operation *loop) {
+    auto [it, inserted] = roots.try_emplace(loop);
+    if (inserted) {
+      llvm::SetVector<Value> found;
+      loop->walk([&](Operation *op) {
+        for (Value written : getPossiblyWrittenBuffers(op))
+          found.insert(getRootBuffer(written));
+      });
+      it->second.assign(found.begin(), found.end());
+    }
+    return it->second;
+  }
+
+private:
+  llvm::DenseMap<Operation *, SmallVector<Value>> roots;
+};
+
+/// Whether `loop` contains a write that may alias one of `buffers`.
+static bool writesAnyOf(WrittenRoots &written, Operation *loop, ValueRange buffers) {
+  for (Value root : written.of(loop))
+    for (Value buffer : buffers)
+      if (mayAlias(root, buffer))
+        return true;
+  return false;
 }
 
-static void hoistOutOfLoops(WgmmaSharedOperandFenceOp fence) {
+static void hoistOutOfLoops(WgmmaSharedOperandFenceOp fence, WrittenRoots &written) {
   while (Operation *parent = fence->getParentOp()) {
-    if (!isLoop(parent) || writesAnyOf(parent, fence.getBuffers()))
+    if (!isLoop(parent) || writesAnyOf(written, parent, fence.getBuffers()))
       return;
     for (Value buffer : fence.getBuffers())
       if (isDefinedInside(buffer, parent))
@@ -224,23 +240,28 @@ static void removeAdjacentDuplicates(WgmmaSharedOperandFenceOp fence) {
   fence.erase();
 }
 
-#endif // __TLE__
-
-struct InsertWgmmaFencesPass : public tle::impl::TLEInsertWgmmaFencesBase<InsertWgmmaFencesPass> {
-  void runOnOperation() override {
-#ifdef __TLE__
-    if (failed(verifySSAOrder(getOperation())))
+struct InsertWgmmaFencesPass
+    : public TLEPass<InsertWgmmaFencesPass, tle::impl::TLEInsertWgmmaFencesBase> {
+  void execute() {
+    // Every WGMMA read must be fenced: one whose operands cannot be read is an error, not a
+    // refusal.
+    WalkResult malformed = getOperation().walk([&](Operation *op) {
+      if (!isOp(op, kWarpGroupDot) || WarpGroupDot::bind(op))
+        return WalkResult::advance();
+      op->emitError() << getArgument()
+                      << ": malformed ttng.warp_group_dot (expected a, b, c[, useC] and one "
+                         "result of c's type): its shared-memory reads cannot be fenced";
+      return WalkResult::interrupt();
+    });
+    if (malformed.wasInterrupted())
       return signalPassFailure();
     FencePlacer placer;
     placer.run(getOperation());
+    WrittenRoots written;
     for (WgmmaSharedOperandFenceOp fence : placer.fences)
-      hoistOutOfLoops(fence);
+      hoistOutOfLoops(fence, written);
     for (WgmmaSharedOperandFenceOp fence : placer.fences)
       removeAdjacentDuplicates(fence);
-#else
-    reportCompiledWithoutNativeRewrites(getOperation(), getArgument());
-    signalPassFailure();
-#endif
   }
 };
 

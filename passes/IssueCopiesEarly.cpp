@@ -24,53 +24,68 @@ using namespace tle::tritonir;
 
 namespace {
 
-#ifdef __TLE__
-
 /// Ops a moved slice may contain: pure index/pointer arithmetic, views, and global loads.
 static bool isMovable(Operation *op) {
   return isPureOp(op) || isMemDescView(op) || isOp(op, kLoad);
+}
+
+static Refusal copyLeft(Operation *at, const Twine &why) {
+  return {at, ("copy left in place: " + why).str()};
 }
 
 class LoopScheduler {
 public:
   explicit LoopScheduler(Block &body) : body(body) {}
 
-  /// Moves every movable copy; returns how many moved.
-  unsigned run() {
+  /// Moves every movable copy; returns the refusals (IR untouched for each refused copy).
+  SmallVector<Refusal> run() {
+    SmallVector<Refusal> refusals;
+    SmallVector<AsyncCopy> copies;
+    for (Operation &op : body) {
+      if (auto copy = AsyncCopy::bind(&op))
+        copies.push_back(copy);
+      else if (isOp(&op, kAsyncCopyGlobalToLocal))
+        refusals.push_back(copyLeft(&op, "malformed ttg.async_copy_global_to_local (expected "
+                                         "src, dst[, mask[, other]] and one token)"));
+    }
+    if (copies.empty())
+      return refusals; // nothing to issue early
     Operation *anchor = nullptr; // first wait that retires every WGMMA in flight
     for (Operation &op : body)
       if (auto wait = WarpGroupDotWait::bind(&op); wait && wait.retiresAll()) {
         anchor = &op;
         break;
       }
-    if (!anchor)
-      return 0;
+    if (!anchor) {
+      refusals.push_back({body.getParentOp(),
+                          "loop left alone: no warp_group_dot_wait {pendings = 0} in its body, "
+                          "so no copy's ring slot is known to be free before the end"});
+      return refusals;
+    }
     facts.learn(body);
 
-    SmallVector<AsyncCopy> copies;
-    for (Operation &op : body)
-      if (auto copy = AsyncCopy::bind(&op); copy && anchor->isBeforeInBlock(&op))
-        copies.push_back(copy);
-
-    unsigned moved = 0;
     Operation *insertAfter = anchor;
     for (AsyncCopy copy : copies) {
+      if (!anchor->isBeforeInBlock(copy.getOperation()))
+        continue; // already issued before the wait
       SmallVector<Operation *> group;
-      if (!planMove(copy, insertAfter, group))
+      if (std::optional<Refusal> refusal = planMove(copy, insertAfter, group)) {
+        refusals.push_back(*refusal);
         continue;
+      }
       for (Operation *op : group) {
         op->moveAfter(insertAfter);
         insertAfter = op;
       }
-      ++moved;
     }
-    return moved;
+    return refusals;
   }
 
 private:
-  /// The ops to move right after `anchor` (slice, the copy, its commit group), in order, or
-  /// false to refuse. Everything up to `anchor` already precedes the new position.
-  bool planMove(AsyncCopy copy, Operation *anchor, SmallVector<Operation *> &group) {
+  /// The ops to move right after `anchor` (slice, the copy, its commit group), in order, or why
+  /// not. Everything up to `anchor` already precedes the new position.
+  std::optional<Refusal> planMove(AsyncCopy copy, Operation *anchor,
+                                  SmallVector<Operation *> &group) {
     // Backward slice of the copy inside (anchor, copy).
     llvm::SetVector<Operation *> slice;
     SmallVector<Value> worklist(copy->getOperands().begin(), copy->getOperands().end());
@@ -80,7 +95,9 @@ private:
           slice.contains(def))
         continue;
       if (!isMovable(def))
-        return false;
+        return copyLeft(def, "the copy's operands need this `" + def->getName().getStringRef() +
+                                 "`, which cannot move (only pure ops, views and global loads "
+                                 "can)");
       slice.insert(def);
       worklist.append(def->getOperands().begin(), def->getOperands().end());
     }
@@ -98,10 +115,12 @@ private:
       if (slice.contains(op))
         continue;
       if (hasGlobalLoad && mayWriteGlobalMemory(op))
-        return false;
+        return copyLeft(op, "this op may write global memory, which the global loads of the "
+                            "copy's addresses would then read too early");
       if (isOp(op, kAsyncCommitGroup) || isOp(op, kAsyncWait))
-        return false; // keep the order of commit groups that later waits count
-      bool conflict = false;
+        return copyLeft(op, "moving the copy across this op would change which commit group "
+                            "later waits count");
+      Operation *conflict = nullptr;
       op->walk([&](Operation *nested) {
         if (isMemDescView(nested))
           return; // views access no memory
@@ -112,11 +131,12 @@ private:
           if (mayAlias(access.root, written.root) &&
               !(access.root == written.root &&
                 facts.provablyDistinct(access.index, written.index, nested)))
-            conflict = true;
+            conflict = nested;
         }
       });
       if (conflict)
-        return false;
+        return copyLeft(conflict, "this op accesses the buffer the copy writes, at a slot not "
+                                  "proven distinct from the copy's");
     }
     // Keep the slice in program order.
     for (Operation *op = anchor->getNextNode(); op && op != copy.getOperation();
@@ -126,7 +146,7 @@ private:
     group.push_back(copy.getOperation());
     if (commit)
       group.push_back(commit);
-    return true;
+    return std::nullopt;
   }
 
   Block &body;
@@ -134,24 +154,16 @@ private:
   ScheduleFacts facts;
 };
 
-#endif // __TLE__
-
-struct IssueCopiesEarlyPass : public tle::impl::TLEIssueCopiesEarlyBase<IssueCopiesEarlyPass> {
-  void runOnOperation() override {
-#ifdef __TLE__
-    if (failed(verifySSAOrder(getOperation())))
-      return signalPassFailure();
+struct IssueCopiesEarlyPass : public TLEPass<IssueCopiesEarlyPass, tle::impl::TLEIssueCopiesEarlyBase> {
+  void execute() {
     SmallVector<ForOp> loops;
     getOperation().walk([&](Operation *op) {
       if (auto loop = ForOp::bind(op))
         loops.push_back(loop);
     });
     for (ForOp loop : loops)
-      LoopScheduler(*loop.body()).run();
-#else
-    reportCompiledWithoutNativeRewrites(getOperation(), getArgument());
-    signalPassFailure();
-#endif
+      for (const Refusal &refusal : LoopScheduler(*loop.body()).run())
+        (void)refuse(refusal);
   }
 };
 

@@ -23,8 +23,8 @@ static bool isIdentity(ArrayRef<int32_t> order) {
   return true;
 }
 
-struct LowerToTritonPass : public tle::impl::TLELowerToTritonBase<LowerToTritonPass> {
-  void runOnOperation() override {
+struct LowerToTritonPass : public TLEPass<LowerToTritonPass, tle::impl::TLELowerToTritonBase> {
+  void execute() {
     getOperation().walk([&](Operation *op) {
       OpBuilder b(op);
       if (auto view = dyn_cast<MemDescWgmmaViewOp>(op)) {

@@ -47,7 +47,6 @@ using triton::MemDescType;
 
 namespace {
 
-#ifdef __TLE__
 
 constexpr unsigned kMinStages = 2;
 constexpr unsigned kMaxStages = 16;
@@ -139,10 +138,6 @@ struct Plan {
   }
   /// Only after analyzeLoop accepted the plan (it checked the sum).
   int64_t perSlotBytes() const { return *perSlotBytesChecked(); }
-};
-
-struct Refusal {
-  std::string reason;
 };
 
 /// The WGMMA / local_load reads of a shared tile through view ops. Fails on any other use.
@@ -275,7 +270,6 @@ static LogicalResult matchProducer(Operation *load, ForOp &loop, Producer &p,
 /// Body ops computing `roots`, and the iter_args that computation carries (each of which
 /// pulls in its update). Fails on anything that cannot be executed ahead of its iteration.
 static LogicalResult computeSlice(ForOp &loop, ArrayRef<Value> roots,
-                                  const DenseSet<Operation *> &tileOps,
                                   llvm::SetVector<Operation *> &slice,
                                   llvm::SetVector<unsigned> &stateArgs, std::string &why) {
   // Each value remembers the iter_arg whose update it computes (-1: the addresses themselves).
@@ -293,17 +287,12 @@ static LogicalResult computeSlice(ForOp &loop, ArrayRef<Value> roots,
         worklist.push_back({loop.yielded(idx), (int)idx});
       continue;
     }
+    // In SSA order (checked before any pass runs) an operand of a body op is defined in the body
+    // or outside the loop; and a tile's load and allocations have only the uses matchProducer
+    // allowed, none of them an address computation.
     Operation *def = v.getDefiningOp();
     if (!loop->isAncestor(def))
       continue; // loop invariant
-    if (def->getBlock() != loop.body()) {
-      why = "the address computation uses a value defined in a nested region";
-      return failure();
-    }
-    if (tileOps.contains(def)) {
-      why = "the address of a tile depends on a pipelined tile";
-      return failure();
-    }
     if (!slice.insert(def))
       continue;
     if (!isPureOp(def) && !isRegisterLoad(def)) {
@@ -383,7 +372,8 @@ struct Options {
 /// Everything the rewrite needs, or why the loop is left alone. Never touches the IR.
 static std::variant<Plan, Refusal> analyzeLoop(Operation *op, Operation *func,
                                                const Options &opts) {
-  auto refuse = [](std::string why) { return Refusal{std::move(why)}; };
+  // Refusals are reported at the loop: the loop is the unit this pass rewrites or leaves alone.
+  auto refuse = [&](std::string why) { return Refusal{op, "loop left alone: " + why}; };
   auto loopOr = ForOp::bind(op);
   if (!loopOr)
     return refuse("malformed scf.for (unexpected operands, block arguments or terminator)");
@@ -472,7 +462,7 @@ static std::variant<Plan, Refusal> analyzeLoop(Operation *op, Operation *func,
     llvm::SetVector<Operation *> ptrSlice;
     llvm::SetVector<unsigned> ptrState;
     std::string why;
-    if (failed(computeSlice(loop, {operands.ptr}, tileOps, ptrSlice, ptrState, why)))
+    if (failed(computeSlice(loop, {operands.ptr}, ptrSlice, ptrState, why)))
       return refuse(why);
     p.indirect = containsLoad(ptrSlice);
     SmallVector<Value> roots = {operands.ptr};
@@ -480,7 +470,7 @@ static std::variant<Plan, Refusal> analyzeLoop(Operation *op, Operation *func,
       roots.push_back(operands.mask);
     if (operands.other)
       roots.push_back(operands.other);
-    if (failed(computeSlice(loop, roots, tileOps, slice, stateArgs, why)))
+    if (failed(computeSlice(loop, roots, slice, stateArgs, why)))
       return refuse(why);
   }
   // An iter_arg the addresses carry (a recurrence such as `ptrs += step`) gets a run-ahead copy;
@@ -969,17 +959,12 @@ static bool isRelevant(Operation *loop) {
   return relevant;
 }
 
-#endif // __TLE__
-
 struct MaterializePipelinePass
-    : public tle::impl::TLEMaterializePipelineBase<MaterializePipelinePass> {
-  using TLEMaterializePipelineBase::TLEMaterializePipelineBase;
+    : public TLEPass<MaterializePipelinePass, tle::impl::TLEMaterializePipelineBase> {
+  using TLEPass::TLEPass;
 
-  void runOnOperation() override {
-#ifdef __TLE__
+  void execute() {
     ModuleOp module = getOperation();
-    if (failed(verifySSAOrder(module)))
-      return signalPassFailure();
     if (stages < kMinStages || stages > kMaxStages) {
       module.emitError() << "tle-materialize-pipeline: stages must be in [" << kMinStages << ", "
                          << kMaxStages << "], got " << (unsigned)stages;
@@ -1024,18 +1009,13 @@ struct MaterializePipelinePass
       for (Operation *loop : loops)
         processLoop(loop, func, opts);
     }
-#else
-    reportCompiledWithoutNativeRewrites(getOperation(), getArgument());
-    signalPassFailure();
-#endif
   }
 
-#ifdef __TLE__
   void processLoop(Operation *op, Operation *func, const Options &opts) {
     auto analysis = analyzeLoop(op, func, opts);
     if (auto *refusal = std::get_if<Refusal>(&analysis)) {
       if (isRelevant(op))
-        op->emitRemark() << "tle-materialize-pipeline: loop left alone: " << refusal->reason;
+        (void)refuse(*refusal);
       return;
     }
     Plan &plan = std::get<Plan>(analysis);
@@ -1064,7 +1044,6 @@ struct MaterializePipelinePass
     }
     PipelineBuilder(plan).run();
   }
-#endif // __TLE__
 };
 
 } // namespace

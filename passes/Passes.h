@@ -5,6 +5,7 @@
 #include "dialect/TLEDialect.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
+#include "passes/PassSupport.h"
 
 #include <string>
 #include <utility>
@@ -15,23 +16,22 @@ namespace tle {
 #define GEN_PASS_DECL
 #include "passes/Passes.h.inc"
 
-#define GEN_PASS_REGISTRATION
-#include "passes/Passes.h.inc"
-
-/// The pipeline `tle-pipeline` runs, in order (also used by the Python hook's docs).
+/// The passes `tle-pipeline` runs, in order (in this build: without __TLE__ only the checks
+/// and the lowering of TLE ops).
+std::vector<std::string> getTLEPipelinePasses();
 void buildTLEPipeline(mlir::OpPassManager &pm);
 
 /// Registers every TLE pass and the `tle-pipeline` pipeline (idempotent).
 void registerAllTLEPasses();
 
-/// (argument, summary) of every registered TLE pass and pipeline, for `--help` style listings.
+/// (argument, summary) of `tle-pipeline` and every TLE pass, for `--help` style listings.
 std::vector<std::pair<std::string, std::string>> listTLEPasses();
 
 /// True when built with __TLE__ (rewrites of Triton's own IR compiled in).
 bool hasNativeRewrites();
 
-/// The error a pass that rewrites Triton's own IR reports when it was compiled without __TLE__.
-void reportCompiledWithoutNativeRewrites(mlir::Operation *op, llvm::StringRef passArgument);
+/// Whether the pass with this argument rewrites Triton's own IR (runs only under __TLE__).
+bool isNativeRewritePass(llvm::StringRef passArgument);
 
 } // namespace tle
 

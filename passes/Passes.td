@@ -4,7 +4,11 @@
 
 include "mlir/Pass/PassBase.td"
 
-// All passes anchor on builtin.module: Triton's tt.func is an unregistered op here.
+// All passes anchor on builtin.module: Triton's tt.func is an unregistered op here. Every pass
+// derives from TLEPass (passes/PassSupport.h) and reports each refusal as a remark
+// "<pass>: <reason>" at the op that blocked the rewrite; the lit tests cover every reason
+// (test/lit/passes/<pass>-refusals.mlir, <pass>-malformed.mlir and the pass's own tests).
+// Registration.cpp lists the passes once: registration, tle-pipeline and the pass listing.
 
 def TLESplitDotWarps : Pass<"tle-split-dot-warps", "mlir::ModuleOp"> {
   let summary = "give a WGMMA tile's spare warps to N instead of duplicating it (__TLE__)";
@@ -14,8 +18,10 @@ def TLESplitDotWarps : Pass<"tle-split-dot-warps", "mlir::ModuleOp"> {
     with 8 warps), every warpgroup then computes the whole tile. This pass rewrites such an
     `#ttg.nvidia_mma` (version 3) layout to `warpsPerCTA = [M/16, num_warps*16/M]`, splitting N
     between warpgroups, and retypes every value, attribute and nested layout that uses it.
-    Refuses (leaves the IR alone) when N cannot be split in whole WGMMA instructions or when any
-    WGMMA with that layout does not have the duplication. Compiled only under __TLE__.
+    Refuses (leaves the layout alone) when N cannot be split evenly or in whole WGMMA
+    instructions, when the tile has a zero or dynamic size, when another WGMMA of the layout has
+    no duplication or needs another split, and for a malformed `#ttg.nvidia_mma`. Compiled only
+    under __TLE__.
   }];
 }
 
@@ -26,7 +32,9 @@ def TLEWgmmaOperandReuse : Pass<"tle-wgmma-operand-reuse", "mlir::ModuleOp"> {
     buffer itself or by a `tle.memdesc_wgmma_view` of it, removing the shared -> registers ->
     shared staging copy. Sources may be plain, transposed, ring slots (`ttg.memdesc_index`) or
     subslices, mutable buffers included. Refuses when the buffer may be written between the load
-    and the end of the WGMMA's read, or when the layouts are not WGMMA-readable.
+    and the end of the WGMMA's read, when no wait in the block ends that read, when the copy has
+    other uses, when the buffer is not an NVMMA-shared tile laid out exactly as the copy, when the
+    ops are not in one block, or when an op or type involved is malformed or unreadable.
   }];
   let dependentDialects = ["::tle::TLEDialect"];
 }
@@ -51,7 +59,9 @@ def TLEInsertWgmmaFences : Pass<"tle-insert-wgmma-fences", "mlir::ModuleOp"> {
     (local_alloc from registers, local_store, cp.async) not yet ordered by a fence. Before each
     WGMMA that reads such a buffer it places `tle.wgmma_shared_operand_fence` naming those
     buffers, hoists it out of loops that write none of them, and removes TLE fences that order
-    nothing. A WGMMA read is never left unfenced.
+    nothing. A WGMMA read is never left unfenced: a malformed WGMMA is an error. Polynomial in
+    the nesting depth; `tle-pipeline` run twice is a no-op (the copies tle-issue-copies-early
+    moved ahead of a read are recognized as still landing in another slot).
   }];
   let dependentDialects = ["::tle::TLEDialect"];
 }
@@ -65,7 +75,8 @@ def TLEChainWgmmaWaits : Pass<"tle-chain-wgmma-waits", "mlir::ModuleOp"> {
     the second one's: the second WGMMA takes the first one's result directly, and every other
     value the first wait retired is retired by the merged wait instead. Refuses when a value the
     first wait retired is used before the second wait, when anything but views and pure arithmetic
-    runs between the waits, or when the two WGMMAs differ in shape.
+    runs between the waits, when the drained result has other uses, when no later full wait
+    retires the second WGMMA, and for a malformed wait.
   }];
 }
 
@@ -80,8 +91,10 @@ def TLEIssueCopiesEarly : Pass<"tle-issue-copies-early", "mlir::ModuleOp"> {
     wait, giving the gather the rest of the iteration to land.
     Slot safety: a read of the same ring between the new and the old position is allowed only
     at a slot index the input schedule already proves distinct from the written one (an async
-    WGMMA still reading it when the copy was issued). Refuses moves across global-memory writes,
-    across ops it cannot move, and loops without such a wait.
+    WGMMA still reading it when the copy was issued). Refuses moves across global-memory writes
+    (when the copy's addresses need global loads), across commit groups and waits, across other
+    accesses of the ring at slots not proven distinct, for addresses computed by ops it cannot
+    move, for malformed copies, and for loops with copies but without such a wait.
   }];
 }
 

@@ -60,8 +60,8 @@ static std::optional<std::string> describe(Type type) {
 
 /// Annotates each op with `tle.model`: what the model read from the Triton types of its results
 /// and block arguments. Reports what tle-check-triton-types would reject as errors.
-struct TestTritonModelPass : public tle::impl::TLETestTritonModelBase<TestTritonModelPass> {
-  void runOnOperation() override {
+struct TestTritonModelPass : public TLEPass<TestTritonModelPass, tle::impl::TLETestTritonModelBase> {
+  void execute() {
     bool failedAny = false;
     getOperation().walk([&](Operation *op) {
       SmallVector<Value> values(op->getResults());

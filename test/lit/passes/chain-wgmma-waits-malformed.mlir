@@ -11,6 +11,7 @@
 "tt.func"() <{function_type = (!a, !a, !acc) -> (), sym_name = "no_results"}> ({
 ^bb0(%x: !a, %y: !a, %c: !acc):
   %d1 = "ttng.warp_group_dot"(%x, %y, %c) <{inputPrecision = 0 : i32, isAsync = true, maxNumImpreciseAcc = 0 : i32}> : (!a, !a, !acc) -> !acc
+  // expected-remark @below {{tle-chain-wgmma-waits: wait left alone: malformed ttng.warp_group_dot_wait (a wait passes its operands through: one result of the same type for each, and an integer `pendings`)}}
   "ttng.warp_group_dot_wait"(%d1) <{pendings = 0 : i32}> : (!acc) -> ()
   "tt.return"() : () -> ()
 }) : () -> ()
@@ -25,6 +26,7 @@
 "tt.func"() <{function_type = (!a, !a, !acc) -> (), sym_name = "more_results"}> ({
 ^bb0(%x: !a, %y: !a, %c: !acc):
   %d1 = "ttng.warp_group_dot"(%x, %y, %c) <{inputPrecision = 0 : i32, isAsync = true, maxNumImpreciseAcc = 0 : i32}> : (!a, !a, !acc) -> !acc
+  // expected-remark @below {{tle-chain-wgmma-waits: wait left alone: malformed ttng.warp_group_dot_wait (a wait passes its operands through: one result of the same type for each, and an integer `pendings`)}}
   %w1:2 = "ttng.warp_group_dot_wait"(%d1) <{pendings = 0 : i32}> : (!acc) -> (!acc, !acc)
   %d2 = "ttng.warp_group_dot"(%y, %x, %w1#0) <{inputPrecision = 0 : i32, isAsync = true, maxNumImpreciseAcc = 0 : i32}> : (!a, !a, !acc) -> !acc
   %w2 = "ttng.warp_group_dot_wait"(%d2) <{pendings = 0 : i32}> : (!acc) -> !acc
@@ -43,7 +45,9 @@
 ^bb0(%x: !a, %y: !a, %c: !acc):
   %d1 = "ttng.warp_group_dot"(%x, %y, %c) <{inputPrecision = 0 : i32, isAsync = true, maxNumImpreciseAcc = 0 : i32}> : (!a, !a, !acc) -> !acc
   %w1 = "ttng.warp_group_dot_wait"(%d1) <{pendings = 0 : i32}> : (!acc) -> !acc
+  // expected-remark @below {{tle-chain-wgmma-waits: wait left alone: no later warp_group_dot_wait {pendings = 0} in this block retires this second WGMMA}}
   %d2 = "ttng.warp_group_dot"(%y, %x, %w1) <{inputPrecision = 0 : i32, isAsync = true, maxNumImpreciseAcc = 0 : i32}> : (!a, !a, !acc) -> !acc
+  // expected-remark @below {{tle-chain-wgmma-waits: wait left alone: malformed ttng.warp_group_dot_wait (a wait passes its operands through: one result of the same type for each, and an integer `pendings`)}}
   %w2:2 = "ttng.warp_group_dot_wait"(%d2) <{pendings = 0 : i32}> : (!acc) -> (!acc, !acc)
   "test.use"(%w2#1) : (!acc) -> ()
   "tt.return"() : () -> ()

@@ -63,3 +63,17 @@
   "ttg.local_store"(%r, %slot) : (!regs, !a) -> ()
   "scf.yield"() : () -> ()
 }) : (i32, i32, i32) -> ()
+
+// -----
+!a = !ttg.memdesc<64x64xbf16, #ttg.nvmma_shared<{swizzlingByteWidth = 128, transposed = false, elementBitWidth = 16}>, #ttg.shared_memory, mutable>
+!regs = tensor<64x64xbf16, #ttg.blocked<{sizePerThread = [1, 8], threadsPerWarp = [4, 8], warpsPerCTA = [4, 1], order = [1, 0]}>>
+
+// A WGMMA without an accumulator: its reads cannot be fenced reliably, so the pass fails
+// instead of leaving a read unordered.
+"tt.func"() <{function_type = (!regs) -> (), sym_name = "malformed_wgmma"}> ({
+^bb0(%r: !regs):
+  %a = "ttg.local_alloc"(%r) : (!regs) -> !a
+  // expected-error @below {{tle-insert-wgmma-fences: malformed ttng.warp_group_dot (expected a, b, c[, useC] and one result of c's type): its shared-memory reads cannot be fenced}}
+  "ttng.warp_group_dot"(%a, %a) <{inputPrecision = 0 : i32, isAsync = false, maxNumImpreciseAcc = 0 : i32}> : (!a, !a) -> ()
+  "tt.return"() : () -> ()
+}) : () -> ()

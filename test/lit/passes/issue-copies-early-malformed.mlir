@@ -24,6 +24,7 @@
     %s = "ttng.warp_group_dot"(%q, %k, %acc) <{inputPrecision = 0 : i32, isAsync = true, maxNumImpreciseAcc = 0 : i32}> : (!q, !slot, !acc) -> !acc
     %sw:2 = "ttng.warp_group_dot_wait"(%s, %k) <{pendings = 0 : i32}> : (!acc, !slot) -> (!acc, !slot)
     %o = "ttng.warp_group_dot"(%q, %k, %sw#0) <{inputPrecision = 0 : i32, isAsync = true, maxNumImpreciseAcc = 0 : i32}> : (!q, !slot, !acc) -> !acc
+    // expected-remark @below {{tle-issue-copies-early: copy left in place: malformed ttg.async_copy_global_to_local (expected src, dst[, mask[, other]] and one token)}}
     %cp = "ttg.async_copy_global_to_local"() <{cache = 1 : i32, evict = 1 : i32, isVolatile = false, operandSegmentSizes = array<i32: 0, 0, 0, 0>}> : () -> !tok
     "scf.yield"(%o) : (!acc) -> ()
   }) : (i32, i32, i32, !acc) -> !acc

@@ -1,7 +1,13 @@
 // RUN: %tle-opt %s --tle-issue-copies-early | FileCheck %s
 // RUN: %tle-opt %inputs/sparse_mla_plain.ttgir.mlir --tle-issue-copies-early | FileCheck %s --check-prefix=SMLA
+// RUN: %tle-opt %s --tle-issue-copies-early -o /dev/null 2>&1 | FileCheck %s --check-prefix=REMARK
 // REQUIRES: tle-native
 // Copies for the next iteration move up to the first wait that retires every WGMMA in flight.
+// The refused copies below each get a remark at the op that keeps them in place:
+// REMARK: :80:10: remark: tle-issue-copies-early: copy left in place: this op accesses the buffer the copy writes, at a slot not proven distinct from the copy's
+// REMARK: :112:12: remark: tle-issue-copies-early: copy left in place: the copy's operands need this `test.make_offsets`, which cannot move
+// REMARK: :130:5: remark: tle-issue-copies-early: copy left in place: this op may write global memory, which the global loads of the copy's addresses would then read too early
+// REMARK-NOT: remark
 
 !ring = !ttg.memdesc<2x64x64xbf16, #ttg.nvmma_shared<{swizzlingByteWidth = 128, transposed = false, elementBitWidth = 16}>, #ttg.shared_memory, mutable>
 !slot = !ttg.memdesc<64x64xbf16, #ttg.nvmma_shared<{swizzlingByteWidth = 128, transposed = false, elementBitWidth = 16}>, #ttg.shared_memory, mutable>

@@ -1,4 +1,4 @@
-// RUN: %tle-opt %s -split-input-file --tle-split-dot-warps | FileCheck %s
+// RUN: %tle-opt %s -split-input-file --tle-split-dot-warps -verify-diagnostics | FileCheck %s
 // REQUIRES: tle-native
 // Malformed layouts and shapes that used to divide by zero (SIGFPE): the pass leaves them alone.
 
@@ -11,6 +11,7 @@
 module attributes {"ttg.num-warps" = 8 : i32} {
   "tt.func"() <{function_type = (!q, !kt, tensor<64x32xf32, #mma>) -> (), sym_name = "zero_instr_n"}> ({
   ^bb0(%q: !q, %kt: !kt, %acc: tensor<64x32xf32, #mma>):
+    // expected-remark @below {{tle-split-dot-warps: WGMMA left alone: its #ttg.nvidia_mma layout is malformed (a field is missing, or a warp count or instruction size is not positive)}}
     %s = "ttng.warp_group_dot"(%q, %kt, %acc) <{inputPrecision = 0 : i32, isAsync = false, maxNumImpreciseAcc = 0 : i32}> : (!q, !kt, tensor<64x32xf32, #mma>) -> tensor<64x32xf32, #mma>
     "tt.return"() : () -> ()
   }) : () -> ()
@@ -26,6 +27,7 @@ module attributes {"ttg.num-warps" = 8 : i32} {
 module attributes {"ttg.num-warps" = 8 : i32} {
   "tt.func"() <{function_type = (!q, !kt, tensor<0x32xf32, #mma>) -> (), sym_name = "zero_m"}> ({
   ^bb0(%q: !q, %kt: !kt, %acc: tensor<0x32xf32, #mma>):
+    // expected-remark @below {{tle-split-dot-warps: layout left alone: the WGMMA's result has a zero or dynamic dimension}}
     %s = "ttng.warp_group_dot"(%q, %kt, %acc) <{inputPrecision = 0 : i32, isAsync = false, maxNumImpreciseAcc = 0 : i32}> : (!q, !kt, tensor<0x32xf32, #mma>) -> tensor<0x32xf32, #mma>
     "tt.return"() : () -> ()
   }) : () -> ()
@@ -41,6 +43,7 @@ module attributes {"ttg.num-warps" = 8 : i32} {
 module attributes {"ttg.num-warps" = 8 : i32} {
   "tt.func"() <{function_type = (!q, !kt, tensor<?x32xf32, #mma>) -> (), sym_name = "dynamic_m"}> ({
   ^bb0(%q: !q, %kt: !kt, %acc: tensor<?x32xf32, #mma>):
+    // expected-remark @below {{tle-split-dot-warps: layout left alone: the WGMMA's result has a zero or dynamic dimension}}
     %s = "ttng.warp_group_dot"(%q, %kt, %acc) <{inputPrecision = 0 : i32, isAsync = false, maxNumImpreciseAcc = 0 : i32}> : (!q, !kt, tensor<?x32xf32, #mma>) -> tensor<?x32xf32, #mma>
     "tt.return"() : () -> ()
   }) : () -> ()

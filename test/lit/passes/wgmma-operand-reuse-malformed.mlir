@@ -16,6 +16,7 @@
   %v = "ttg.local_load"(%buf) : (!slot) -> !regs
   %s = "ttg.local_alloc"(%v) : (!regs) -> !staged
   %d = "ttng.warp_group_dot"(%q, %s, %acc) <{inputPrecision = 0 : i32, isAsync = true, maxNumImpreciseAcc = 0 : i32}> : (!q, !staged, !acc) -> !acc
+  // expected-remark @below {{tle-wgmma-operand-reuse: staging copy kept: the staged copy has another use here (only waits that keep it alive are allowed)}}
   %w = "ttng.warp_group_dot_wait"(%d, %s) <{pendings = 0 : i32}> : (!acc, !staged) -> !acc
   "test.use"(%w) : (!acc) -> ()
   "tt.return"() : () -> ()
@@ -32,6 +33,7 @@
 // CHECK: "ttg.local_alloc"(%{{.*}})
 "tt.func"() <{function_type = (!q, !acc) -> (), sym_name = "trans_without_operand"}> ({
 ^bb0(%q: !q, %acc: !acc):
+  // expected-remark @below {{tle-wgmma-operand-reuse: staging copy kept: malformed tt.trans (expected one operand, one result and an `order`)}}
   %kt = "tt.trans"() <{order = array<i32: 1, 0>}> : () -> !regsT
   %s = "ttg.local_alloc"(%kt) : (!regsT) -> !stagedT
   %d = "ttng.warp_group_dot"(%q, %s, %acc) <{inputPrecision = 0 : i32, isAsync = false, maxNumImpreciseAcc = 0 : i32}> : (!q, !stagedT, !acc) -> !acc
@@ -52,6 +54,7 @@
 // CHECK: "ttg.local_alloc"(%{{.*}})
 "tt.func"() <{function_type = (!q, !slot, !acc) -> (), sym_name = "bad_order"}> ({
 ^bb0(%q: !q, %buf: !slot, %acc: !acc):
+  // expected-remark @below {{tle-wgmma-operand-reuse: staging copy kept: the buffer is not an NVMMA-shared tile in shared memory that the transpose order fits}}
   %k = "ttg.local_load"(%buf) : (!slot) -> !regs
   %kt = "tt.trans"(%k) <{order = array<i32: 7, 0>}> : (!regs) -> !regsT
   %s = "ttg.local_alloc"(%kt) : (!regsT) -> !stagedT
@@ -74,6 +77,7 @@
 ^bb0(%q: !q, %buf: !slot, %acc: !acc):
   %v = "ttg.local_load"(%buf) : (!slot) -> !regs
   %s = "ttg.local_alloc"(%v) : (!regs) -> !staged
+  // expected-remark @below {{tle-wgmma-operand-reuse: WGMMA left alone: malformed ttng.warp_group_dot (expected a, b, c[, useC] and one result of c's type)}}
   "ttng.warp_group_dot"(%q, %s, %acc) <{inputPrecision = 0 : i32, isAsync = true, maxNumImpreciseAcc = 0 : i32}> : (!q, !staged, !acc) -> ()
   "tt.return"() : () -> ()
 }) : () -> ()
