@@ -13,6 +13,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -93,7 +94,43 @@ VerificationContextPool &verificationContexts() {
 }
 } // namespace
 
-/// Parses `text` with the verification dialects registered; the parser verifies what it built.
+/// What MLIR's verifiers of the loop ops take for granted: the loop-like interface's verifier
+/// runs before scf.for's and scf.while's own checks and indexes their block arguments (an
+/// scf.for body without its induction variable aborts it). Checked first, with a diagnostic.
+static LogicalResult checkLoopStructure(ModuleOp module) {
+  WalkResult result = module->walk([](Operation *op) {
+    auto entryArgs = [&](unsigned region) -> std::optional<unsigned> {
+      if (op->getNumRegions() <= region || op->getRegion(region).empty())
+        return std::nullopt;
+      return op->getRegion(region).front().getNumArguments();
+    };
+    if (isa<scf::ForOp>(op)) {
+      unsigned inits = op->getNumOperands() >= 3 ? op->getNumOperands() - 3 : 0;
+      if (op->getNumOperands() < 3 || entryArgs(0) != 1 + inits || op->getNumResults() != inits) {
+        op->emitOpError() << "needs 3 + N operands, N results and a body block with 1 + N "
+                             "arguments (the induction variable and the N iteration arguments)";
+        return WalkResult::interrupt();
+      }
+    } else if (isa<scf::WhileOp>(op)) {
+      if (entryArgs(0) != op->getNumOperands() || entryArgs(1) != op->getNumResults()) {
+        op->emitOpError() << "needs a 'before' block with one argument per operand and an "
+                             "'after' block with one argument per result";
+        return WalkResult::interrupt();
+      }
+    } else if (op->getDialect() && op->getDialect()->getNamespace() == "scf" &&
+               isa<LoopLikeOpInterface>(op)) {
+      // scf.parallel, scf.forall: never in Triton's IR, and their verifiers make the same kind
+      // of assumption.
+      op->emitOpError() << "is not accepted by TLE (Triton's IR has no such loops)";
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return failure(result.wasInterrupted());
+}
+
+/// Parses `text` with the verification dialects registered, checks what the verifiers take for
+/// granted, then verifies.
 /// `makeHandler` installs the diagnostic handler for the context used.
 static bool parseAndVerifyUpstream(
     llvm::StringRef text, llvm::StringRef bufferName,
@@ -107,8 +144,9 @@ static bool parseAndVerifyUpstream(
         llvm::MemoryBuffer::getMemBuffer(text, bufferName, /*RequiresNullTerminator=*/false),
         llvm::SMLoc());
     std::unique_ptr<ScopedDiagnosticHandler> handler = makeHandler(*lease.context, sourceMgr);
-    OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, lease.context.get());
-    ok = bool(module);
+    OwningOpRef<ModuleOp> module =
+        parseSourceFile<ModuleOp>(sourceMgr, ParserConfig(lease.context.get(), /*verifyAfterParse=*/false));
+    ok = module && succeeded(checkLoopStructure(*module)) && succeeded(verify(*module));
   }
   verificationContexts().release(std::move(lease));
   return ok;

@@ -204,6 +204,21 @@ private:
   }
 
   std::optional<std::string> identifier(llvm::StringRef word, size_t end) {
+    if (word == "array") {
+      // MLIR 22's parser asserts on a dense array of `index` (it asks index for a bit width).
+      size_t next = skipSpaces(end);
+      if (next < text.size() && text[next] == '<') {
+        size_t type = skipSpaces(next + 1);
+        size_t typeEnd = type;
+        while (typeEnd < text.size() && isIdentifierChar(text[typeEnd]))
+          ++typeEnd;
+        if (text.slice(type, typeEnd) == "index")
+          return ("input has a dense array of index (line " + llvm::Twine(line) +
+                  "), which MLIR's parser cannot read safely; refusing to parse it")
+              .str();
+      }
+      return std::nullopt;
+    }
     if ((word == "affine_map" || word == "affine_set") && affineBase < 0) {
       size_t next = skipSpaces(end);
       if (next < text.size() && text[next] == '<')

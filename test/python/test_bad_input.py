@@ -79,6 +79,17 @@ BAD_INPUTS = {
     "scf_for_iter_arg_type": ('%c = "arith.constant"() <{value = 0 : i32}> : () -> i32\n'
                               '%0 = "scf.for"(%c, %c, %c, %c) ({\n^bb0(%i: i32, %a: i64):\n  "scf.yield"(%a) : (i64) -> ()\n'
                               '}) : (i32, i32, i32, i32) -> i32'),
+    "scf_for_body_without_induction_variable": (
+        '%c = "arith.constant"() <{value = 0 : i32}> : () -> i32\n'
+        '"scf.for"(%c, %c, %c) ({\n  "scf.yield"() : () -> ()\n}) : (i32, i32, i32) -> ()'),
+    "scf_while_block_arguments": (
+        '%c = "arith.constant"() <{value = 0 : i32}> : () -> i32\n'
+        '%t = "arith.constant"() <{value = true}> : () -> i1\n'
+        '%0 = "scf.while"(%c) ({\n  "scf.condition"(%t, %c) : (i1, i32) -> ()\n}, {\n'
+        '  "scf.yield"(%c) : (i32) -> ()\n}) : (i32) -> i32'),
+    "scf_forall": '"scf.forall"() ({\n  "scf.forall.in_parallel"() ({}) : () -> ()\n}) : () -> ()',
+    # MLIR's parser asserts on a dense array of index.
+    "dense_array_of_index": '"test.op"() {t.x = array<index: 1, 0>} : () -> ()',
     "unknown_arith_op": '%0 = "test.a"() : () -> i32\n%1 = "arith.no_such_op"(%0) : (i32) -> i32',
 }
 
