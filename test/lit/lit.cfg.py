@@ -11,7 +11,7 @@ import lit.formats
 config.name = "TLE"
 config.test_format = lit.formats.ShTest(execute_external=False)
 config.suffixes = [".mlir"]
-config.excludes = ["Inputs", "lit.cfg.py"]
+config.excludes = ["Inputs", "lit.cfg.py", ".lit-out", "Output"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = getattr(config, "tle_exec_root", None) or os.environ.get(
     "TLE_LIT_EXEC_ROOT", os.path.join(config.test_source_root, ".lit-out"))

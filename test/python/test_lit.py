@@ -15,7 +15,9 @@ try:
 except ImportError:
     HAVE_LIT = False
 
-LIT_FILES = sorted(p for p in LIT_DIR.rglob("*.mlir") if "Inputs" not in p.parts)
+# Inputs are data; .lit-out (lit's exec root in the source tree) holds lit's temporary files.
+LIT_FILES = sorted(p for p in LIT_DIR.rglob("*.mlir")
+                   if not {"Inputs", "Output"} & set(p.parts) and not any(part.startswith(".") for part in p.parts))
 
 
 def lit_outcome(stdout: str) -> str:

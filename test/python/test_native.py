@@ -125,7 +125,9 @@ def test_library_found_next_to_another_copy_of_the_package(tmp_path, monkeypatch
                         "void tle_free(void *p) {}\n")
     monkeypatch.delenv("TLE_NATIVE_LIB", raising=False)
     monkeypatch.setattr(_native, "_lib", None)
-    monkeypatch.setattr(tle, "__path__", [str(tmp_path / "source-tree-tle")])  # no _lib there
+    source_tree = tmp_path / "source-tree-tle"  # a package without _lib
+    monkeypatch.setattr(tle, "__path__", [str(source_tree)])
+    monkeypatch.setattr(_native, "__file__", str(source_tree / "_native.py"))
     monkeypatch.setattr(sys, "path", [str(site)] + sys.path)
     assert _native.library()._name == str(lib)
     assert _native.has_native_rewrites() is True
