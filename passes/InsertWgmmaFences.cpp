@@ -39,6 +39,18 @@ static DirtySet join(const DirtySet &a, const DirtySet &b) {
   return out;
 }
 
+/// Whether `v` is available at `at`: defined in a block enclosing `at`, before it. A pending write
+/// carried around a back edge can name a buffer defined later in the body; a fence before `at`
+/// must not use it.
+static bool isAvailableAt(Value v, Operation *at) {
+  Block *defBlock = v.getParentBlock();
+  Operation *ancestor = defBlock ? defBlock->findAncestorOpInBlock(*at) : nullptr;
+  if (!ancestor)
+    return false;
+  Operation *def = v.getDefiningOp();
+  return !def || (def != ancestor && def->isBeforeInBlock(ancestor));
+}
+
 /// Whether `v` is defined inside `op`'s regions.
 static bool isDefinedInside(Value v, Operation *op) {
   Operation *parent = v.getParentRegion()->getParentOp();
@@ -132,12 +144,18 @@ private:
       // hoisting later sees each buffer whose ordering depends on it.
       llvm::SmallSetVector<Value, 4> named;
       for (auto [root, index] : dirty)
-        if (root.getParentRegion()->isAncestor(op->getParentRegion()))
+        if (isAvailableAt(root, op))
           named.insert(root);
-      // Pending buffers defined in a region the WGMMA cannot see (a loop it follows): name what
-      // it reads instead, which hoisting then treats as written wherever they may alias.
+      // Pending buffers the WGMMA cannot see (defined in a loop it follows, or later in the body
+      // of its own loop): name what it reads instead, which hoisting then treats as written
+      // wherever they may alias; its operands are always available.
       if (named.empty())
-        named.insert(conflictingReads.begin(), conflictingReads.end());
+        for (Value read : conflictingReads)
+          if (isAvailableAt(read, op))
+            named.insert(read);
+      if (named.empty())
+        for (Value operand : dot.sharedOperands())
+          named.insert(operand);
       dirty.clear();
       if (mutate) {
         OpBuilder b(op);

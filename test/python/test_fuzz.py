@@ -4,7 +4,6 @@ and tle-pipeline (run_pipeline in worker processes, tle-opt with and without the
 verifiers). Nothing may crash, hang, write to the process's streams or fail without a
 diagnostic. TLE_FUZZ_CASES=N runs N mutated cases instead of the default."""
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -16,22 +15,6 @@ import tle_fuzz  # noqa: E402
 
 CASES = int(os.environ.get("TLE_FUZZ_CASES", "6000"))
 SEED = 20261201
-KNOWN = ROOT / "tools" / "fuzz" / "known"
-
-
-def _fence_before_definition(f) -> bool:
-    return (f.kind == "invalid-output" and "does not dominate this use" in f.detail
-            and any(p in f.pipeline for p in ("tle-insert-wgmma-fences", "tle-pipeline")))
-
-
-# Pass bugs the fuzzer found whose fix belongs to the passes and is not in yet: each has its
-# reduced reproducer in tools/fuzz/known/ and a strict xfail below (which turns into a failure
-# once the bug is fixed, to retire the entry). Findings with these signatures are left to those
-# tests, so any other finding still fails the bounded run.
-KNOWN_BUGS = {
-    "fences_fence_before_buffer_definition.mlir": _fence_before_definition,
-    "fences_fence_before_copy_destination.mlir": _fence_before_definition,
-}
 
 
 @pytest.fixture(scope="module")
@@ -98,36 +81,10 @@ def test_regression_inputs_run_clean(setup, tmp_path):
     assert stats.tle_opt_runs > 100
 
 
-@pytest.mark.parametrize("name", sorted(KNOWN_BUGS))
-@pytest.mark.xfail(strict=True, reason="pass bug found by the fuzzer, not fixed yet (tools/fuzz/known)")
-def test_known_pass_bug_is_fixed(name, setup):
-    import tle
-
-    path = KNOWN / name
-    text = path.read_text()
-    pipeline = re.search(r"^// pipeline: (.*)$", text, re.M).group(1)
-    out = tle.run_pipeline(text, pipeline)  # raises TLEError while the bug is there
-    assert tle.run_pipeline(out, "builtin.module()") == out
-
-
-def test_known_bug_reproducers_match_their_signature(setup, tmp_path):
-    """Each reproducer fails the way its entry says, and nothing worse (no crash or hang)."""
-    _, _, pipelines, _ = setup
-    for name, matches in KNOWN_BUGS.items():
-        text = (KNOWN / name).read_text()
-        pipeline = re.search(r"^// pipeline: (.*)$", text, re.M).group(1)
-        findings, _ = tle_fuzz.fuzz([tle_fuzz.Case(name, text, ["builtin.module()", pipeline])], jobs=1, timeout=30)
-        assert findings and all(matches(f) for f in findings), _report(findings, tmp_path)
-
-
 def test_bounded_fuzz_run_finds_nothing(setup, tmp_path):
     seeds, _, pipelines, tle_opt = setup
     findings, stats = tle_fuzz.fuzz(tle_fuzz.make_cases(CASES, SEED, seeds, pipelines), jobs=2, timeout=30,
                                     tle_opt=tle_opt)
-    known = [f for f in findings if any(m(f) for m in KNOWN_BUGS.values())]
-    if known:
-        print(f"{len(known)} finding(s) of known, xfailed pass bugs:\n" + _report(known, tmp_path / "known"))
-    findings = [f for f in findings if f not in known]
     assert not findings, _report(findings, tmp_path)
     assert stats.cases == CASES
     # A run that only exercised the parser would prove little: many cases reach the passes.

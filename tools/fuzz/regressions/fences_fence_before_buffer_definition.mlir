@@ -1,7 +1,8 @@
 // Found by tools/fuzz (seed 20261201, case 3626; reduced): tle-insert-wgmma-fences puts a fence
 // before the first WGMMA of the loop that names %a2, a buffer allocated after it (the second
 // reader is a malformed warp_group_dot_wait with 3 operands and 1 result). The output fails
-// verification ("operand #0 does not dominate this use"); run_pipeline refuses it.
+// verification ("operand #0 does not dominate this use"); run_pipeline refused it. Fixed: a fence
+// names only buffers available where it is placed.
 // pipeline: tle-insert-wgmma-fences
 !tile = tensor<64x64xbf16, #ttg.blocked<{sizePerThread = [1, 8], threadsPerWarp = [4, 8], warpsPerCTA = [4, 1], order = [1, 0]}>>
 !ptrs = tensor<64x64x!tt.ptr<bf16>, #ttg.blocked<{sizePerThread = [1, 8], threadsPerWarp = [4, 8], warpsPerCTA = [4, 1], order = [1, 0]}>>
