@@ -21,10 +21,7 @@ struct CheckTritonTypesPass
   void execute() {
     bool failedAny = false;
     getOperation().walk([&](Operation *op) {
-      SmallVector<Value> values(op->getResults());
-      for (Region &region : op->getRegions())
-        for (Block &block : region)
-          values.append(block.getArguments().begin(), block.getArguments().end());
+      SmallVector<Value> values = tle::definedValues(op);
       for (Value value : values)
         if (auto error = tle::triton::checkRoundTrip(value.getType())) {
           op->emitError(*error);

@@ -10,6 +10,7 @@
 
 #include "mlir/IR/Operation.h"
 #include "mlir/Pass/Pass.h"
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/Twine.h"
 
 #include <string>
@@ -33,6 +34,16 @@ mlir::LogicalResult refuse(mlir::Operation *at, llvm::StringRef pass, const llvm
 /// runs on IR that uses a value before defining it (MLIR accepts that in regions of
 /// unregistered ops; every pass that moves, merges or clones ops relies on the order).
 mlir::LogicalResult checkPassCanRun(mlir::Operation *root, llvm::StringRef passArgument);
+
+/// The values `op` defines: its results, then the arguments of its regions' blocks (the values
+/// whose Triton types the type checks read).
+inline llvm::SmallVector<mlir::Value> definedValues(mlir::Operation *op) {
+  llvm::SmallVector<mlir::Value> values(op->getResults());
+  for (mlir::Region &region : op->getRegions())
+    for (mlir::Block &block : region)
+      values.append(block.getArguments().begin(), block.getArguments().end());
+  return values;
+}
 
 /// Base of every TLE pass: `struct P : TLEPass<P, impl::TLEPBase> { void execute(); }`.
 template <typename Derived, template <typename> class PassBase>

@@ -64,10 +64,7 @@ struct TestTritonModelPass : public TLEPass<TestTritonModelPass, tle::impl::TLET
   void execute() {
     bool failedAny = false;
     getOperation().walk([&](Operation *op) {
-      SmallVector<Value> values(op->getResults());
-      for (Region &region : op->getRegions())
-        for (Block &block : region)
-          values.append(block.getArguments().begin(), block.getArguments().end());
+      SmallVector<Value> values = tle::definedValues(op);
       SmallVector<std::string> notes;
       for (Value value : values) {
         if (auto error = checkRoundTrip(value.getType())) {
