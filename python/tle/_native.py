@@ -10,6 +10,8 @@ import os
 import sys
 from pathlib import Path
 
+from . import config
+
 LIB_NAME = "libtle_capi.so"
 # The C ABI this module calls (TLE_ABI_VERSION in capi/tle_capi.h).
 ABI_VERSION = 2
@@ -42,7 +44,7 @@ def _package_dirs():
 
 
 def _candidate_paths():
-    env = os.environ.get("TLE_NATIVE_LIB")
+    env = config.native_library_override()
     if env:
         yield Path(env)
         return  # an explicit choice is never silently replaced by another library
@@ -175,7 +177,7 @@ def has_native_rewrites() -> bool:
 
 def tool_path(name: str) -> Path:
     """Path of a TLE executable (``tle-opt``) shipped inside the package, or TLE_<NAME> env."""
-    env = os.environ.get("TLE_" + name.upper().replace("-", "_"))
+    env = config.tool_override(name)
     if env:
         return Path(env)
     for entry in _package_dirs():

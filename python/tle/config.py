@@ -12,7 +12,8 @@ Environment (read at every compile, so a test or a launcher can change them at a
   TLE_GLUON=1          also run the post-ttgir pipeline on Gluon kernels (default: leave them alone).
   TLE_MATERIALIZE=0    ``import tle`` does not register the default gather-loop pipelining
                        (tle.pipeline.auto); read when tle.pipeline.reset_default() runs.
-  TLE_NATIVE_LIB=<so>  path of libtle_capi.so (read by tle._native).
+  TLE_NATIVE_LIB=<so>  path of libtle_capi.so (``native_library_override``, used by tle._native).
+  TLE_TLE_OPT=<exe>    path of tle-opt (``tool_override``).
 
 Programmatic overrides (``set_options``, ``enable``/``disable``) take precedence over the
 environment, except that ``TLE_DISABLE=1`` always disables.
@@ -134,6 +135,16 @@ def current() -> Options:
             _cache.clear()
         _cache[key] = opts
         return opts
+
+
+def native_library_override() -> Optional[str]:
+    """TLE_NATIVE_LIB: the libtle_capi.so to load instead of the packaged one (None: packaged)."""
+    return os.environ.get(ENV_NATIVE_LIB) or None
+
+
+def tool_override(name: str) -> Optional[str]:
+    """TLE_<NAME> (e.g. TLE_TLE_OPT for ``tle-opt``): the executable to use instead of the packaged one."""
+    return os.environ.get("TLE_" + name.upper().replace("-", "_")) or None
 
 
 def materialize_by_default() -> bool:

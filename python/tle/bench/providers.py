@@ -11,7 +11,6 @@ import contextlib
 import importlib
 import inspect
 import math
-import os
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -70,7 +69,7 @@ def _check_tle_available() -> list:
     """Notes on TLE's state; raises when TLE cannot compile anything."""
     import tle
 
-    if os.environ.get("TLE_DISABLE", "").strip().lower() in ("1", "true", "yes", "on"):
+    if tle.config.current().env_disabled:
         raise RuntimeError("TLE_DISABLE is set")
     with tle_state(True):
         pass

@@ -44,7 +44,6 @@ from ..integration import cache_identity as _identity
 from .reference import sparse_mla_fwd_reference
 from .sparse_mla_launch import (
     KERNELS,
-    WS_BLOCK,
     SparseMLALaunch,
     allocate_outputs,
     device_facts,
