@@ -12,7 +12,9 @@ after warm-up; every provider is checked against the fp32 reference first. The t
 Rows: ``tle.ops.sparse_mla_fwd`` (the Python entry point), ``torch.ops.tle.sparse_mla_fwd`` (the
 registered op, as torch.compile / an engine calls it), ``tle.flash_mla`` (the drop-in), FlashMLA's
 ``sparse_prefill_fwd``; and, to show where TLE's time goes, the op's CUDA implementation called
-directly (no dispatcher) and three bare ``torch.empty`` output allocations.
+directly (no dispatcher), its launch alone (TLE's direct launch, and Triton's
+``CompiledKernel[grid]`` runner it replaces), the dispatcher's round trip into an empty Python
+op, and the op's three output allocations alone.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import argparse
 import importlib.util
 import json
 import os
+import random
 import statistics
 import sys
 import time
@@ -56,20 +59,60 @@ def make_inputs(s_q, h_q, s_kv, topk, d_qk, extras, seed=0):
     return q, kv, idx.contiguous(), d_qk ** -0.5, sink, tlen
 
 
-def host_us_per_call(fn, calls, repeats):
-    for _ in range(3):
-        fn()
+_NOOP = None
+
+
+def noop_op():
+    """An op with the same schema shape whose CUDA kernel is an empty Python function: the cost of
+    the dispatcher's round trip into Python."""
+    global _NOOP
+    if _NOOP is None:
+        lib = torch.library.Library("tle_overhead", "FRAGMENT")
+        lib.define("noop(Tensor q, Tensor kv, Tensor indices, float sm_scale, int d_v=512, Tensor? attn_sink=None, "
+                   "Tensor? topk_length=None) -> ()")
+        lib.impl("noop", lambda q, kv, indices, sm_scale, d_v=512, attn_sink=None, topk_length=None: None, "CUDA")
+        _NOOP = (lib, torch.ops.tle_overhead.noop.default)
+    return _NOOP[1]
+
+
+def launch_only(plan, q, kv, idx, sink, tlen, scale):
+    """The cached launch of ``plan`` on fixed outputs, ``(TLE's direct launch, Triton's
+    CompiledKernel[grid] runner)``: the launch's share of the call, both ways (both with the data
+    pointers the plan passes)."""
+    out, ml, lse = plan(q, kv, idx, (q.data_ptr(), kv.data_ptr(), idx.data_ptr()), scale, sink, tlen)
+    args = plan.template.copy()
+    args[:8] = [None if t is None else t.data_ptr() for t in (q, kv, idx, sink, tlen, out, ml, lse)]
+    args[plan.scale_pos] = scale * 1.4426950408889634
+    launcher, stream = plan.runner, plan.stream
+    return (lambda: launcher(args, stream(plan.index)),
+            lambda: launcher.runner(*args, stream=stream(plan.index)))
+
+
+def one_round_us(fn, calls):
+    """Host microseconds per call over ``calls`` back-to-back calls (the GPU queue drained first)."""
     torch.cuda.synchronize()
-    rounds = []
-    for _ in range(repeats):
-        torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        for _ in range(calls):
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    t1 = time.perf_counter()
+    torch.cuda.synchronize()
+    return (t1 - t0) / calls * 1e6
+
+
+def interleaved_us(providers: dict, calls: int, repeats: int, seed: int) -> dict:
+    """``name -> (median, min)`` over ``repeats`` rounds; each round times every provider once, in
+    a fresh random order (METHOD: competitors interleaved, not one after the other)."""
+    rng = random.Random(seed)
+    for fn in providers.values():
+        for _ in range(3):
             fn()
-        t1 = time.perf_counter()
-        torch.cuda.synchronize()
-        rounds.append((t1 - t0) / calls * 1e6)
-    return statistics.median(rounds), min(rounds)
+    per_round = {name: [] for name in providers}
+    names = list(providers)
+    for _ in range(repeats):
+        rng.shuffle(names)
+        for name in names:
+            per_round[name].append(one_round_us(providers[name], calls))
+    return {name: (statistics.median(v), min(v)) for name, v in per_round.items()}
 
 
 def check(name, got, ref):
@@ -103,7 +146,7 @@ def main(argv=None) -> int:
           f"TLE enabled: {tle.is_enabled()}; h_q {args.h_q}, s_kv {args.s_kv}, topk {args.topk}, d_qk {args.d_qk}, "
           f"extras: {args.extras}; {args.calls} calls x {args.repeats} rounds, median (min) us per call")
     rows = []
-    header = f"{'s_q':>6} {'kernel':>10} {'provider':<34} {'us/call':>9} {'min':>8} {'vs FlashMLA':>12}"
+    header = f"{'s_q':>6} {'kernel':>10} {'provider':<36} {'us/call':>9} {'min':>8} {'vs FlashMLA':>12}"
     print(header)
     print("-" * len(header))
     for s_q in (int(x) for x in args.s_q.split(",")):
@@ -112,15 +155,17 @@ def main(argv=None) -> int:
         kernel = choice.kernel
         ref = sparse_mla_fwd_reference(q, kv, idx, scale, 512, sink, tlen)
         op = torch.ops.tle.sparse_mla_fwd.default
+        noop = noop_op()
         providers = {
             "tle.ops.sparse_mla_fwd": lambda: sparse_mla_fwd(q, kv, idx, scale, 512, sink, tlen),
             "torch.ops.tle.sparse_mla_fwd": lambda: op(q, kv, idx, scale, 512, sink, tlen),
             "tle.flash_mla.flash_mla_sparse_fwd": lambda: flash_mla_sparse_fwd(q, kv, idx, scale, 512, sink, tlen),
             "  (op's CUDA impl, no dispatcher)": lambda: sm._cuda_impl(q, kv, idx, scale, 512, sink, tlen),
-            "  (3 x torch.empty of the outputs)": lambda: (
-                torch.empty((s_q, args.h_q, 512), dtype=torch.bfloat16, device="cuda"),
-                torch.empty((s_q, args.h_q), dtype=torch.float32, device="cuda"),
-                torch.empty((s_q, args.h_q), dtype=torch.float32, device="cuda")),
+            "  (dispatcher into an empty op)": lambda: noop(q, kv, idx, scale, 512, sink, tlen),
+            "  (3 output allocations, as the op)": lambda: (
+                torch.empty_strided((s_q, args.h_q, 512), (args.h_q * 512, 512, 1), dtype=q.dtype, device=q.device),
+                torch.empty_strided((s_q, args.h_q), (args.h_q, 1), dtype=torch.float32, device=q.device),
+                torch.empty_strided((s_q, args.h_q), (args.h_q, 1), dtype=torch.float32, device=q.device)),
         }
         if flashmla is not None:
             providers["FlashMLA sparse_prefill_fwd"] = lambda: flashmla(q, kv, idx, scale, 512, sink, tlen)
@@ -129,11 +174,18 @@ def main(argv=None) -> int:
             if name in providers:
                 check(name, tuple(providers[name]()), ref)
         del ref
-        timed = {name: host_us_per_call(fn, args.calls, args.repeats) for name, fn in providers.items()}
+        sm.clear_caches()
+        sm._cuda_impl(q, kv, idx, scale, 512, sink, tlen)
+        (plan,) = sm._PLANS.values()
+        if plan.runner is not None:
+            direct, via_triton = launch_only(plan, q, kv, idx, sink, tlen, scale)
+            providers["  (launch only: TLE's direct launch)"] = direct
+            providers["  (launch only: CompiledKernel[grid])"] = via_triton
+        timed = interleaved_us(providers, args.calls, args.repeats, seed=s_q)
         base = timed.get("FlashMLA sparse_prefill_fwd")
         for name, (med, lo) in timed.items():
             delta = f"{med - base[0]:+.1f} us" if base and not name.startswith(("FlashMLA", "  (")) else ""
-            print(f"{s_q:>6} {kernel:>10} {name:<34} {med:>9.1f} {lo:>8.1f} {delta:>12}")
+            print(f"{s_q:>6} {kernel:>10} {name:<36} {med:>9.1f} {lo:>8.1f} {delta:>12}")
             rows.append(dict(s_q=s_q, kernel=kernel, provider=name.strip(), us_per_call=med, us_min=min(lo, med),
                              vs_flashmla_us=(med - base[0]) if base else None))
         print()

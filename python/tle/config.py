@@ -87,8 +87,7 @@ except AttributeError:  # pragma: no cover - non-CPython / unusual platforms
 def _env_snapshot() -> tuple:
     """Raw values of TLE's environment variables (hashable, cheap; bytes on POSIX)."""
     if _RAW_OK:
-        data = os.environ._data  # type: ignore[attr-defined]
-        return tuple(data.get(k) for k in _RAW_KEYS)
+        return tuple(map(os.environ._data.get, _RAW_KEYS))  # type: ignore[attr-defined]
     return tuple(os.environ.get(name) for name in ENV_VARS)
 
 

@@ -172,6 +172,63 @@ def test_no_host_synchronization_on_the_call_path(case):
         _assert_same_bits(g, want)
 
 
+@pytest.mark.parametrize("case", [CASES[0], CASES[3]], ids=[_IDS[0], _IDS[3]])
+def test_cached_launch_is_direct_and_launch_hooks_still_see_it(case):
+    """The op's cached launch reaches Triton's C launcher directly on this Triton (3.6-3.9), gives
+    the bits of Triton's own launch path, and a launch hook installed later (a profiler) sees every
+    launch, through Triton's path."""
+    from triton import knobs
+
+    q, kv, idx, scale, extra = _problem(case, seed=4)
+    sm.clear_caches()
+    want = _step(q, kv, idx, scale, **extra)
+    (plan,) = sm._PLANS.values()
+    assert plan.runner is not None and plan.runner.layout is not None, "no direct launch on this Triton"
+    seen = []
+    hook = lambda metadata: seen.append(metadata.get()["name"])  # noqa: E731
+    knobs.runtime.launch_enter_hook.add(hook)
+    try:
+        hooked = _step(q, kv, idx, scale, **extra)
+    finally:
+        knobs.runtime.launch_enter_hook.remove(hook)
+    torch.cuda.synchronize()
+    assert len(seen) == 1 and "sparse_mla" in seen[0]
+    _assert_same_bits(hooked, want)
+    _assert_same_bits(_step(q, kv, idx, scale, **extra), want)
+
+
+def test_eager_shortcut_same_bits_and_observers_still_see_the_op(monkeypatch):
+    """Plain eager calls skip the dispatcher (the op object is not called) and give the op's bits;
+    a dispatch mode and the profiler see ``tle::sparse_mla_fwd`` as if it had always dispatched."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    case = CASES[0]
+    q, kv, idx, scale, extra = _problem(case, seed=5)
+    want = torch.ops.tle.sparse_mla_fwd(q, kv, idx, scale, **extra)
+    calls = []
+    real_op = sm._OP
+    monkeypatch.setattr(sm, "_OP", lambda *a, **k: calls.append(1) or real_op(*a, **k))
+    _assert_same_bits(_step(q, kv, idx, scale, **extra), want)
+    _assert_same_bits(flash_mla_sparse_fwd(q, kv, idx, scale), want)
+    assert calls == []
+
+    class Log(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.ops = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.ops.append(str(func))
+            return func(*args, **(kwargs or {}))
+
+    with Log() as log:
+        _assert_same_bits(_step(q, kv, idx, scale, **extra), want)
+    assert "tle.sparse_mla_fwd.default" in log.ops and calls == [1]
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        _step(q, kv, idx, scale, **extra)
+    assert any(e.name == "tle::sparse_mla_fwd" for e in prof.events()) and calls == [1, 1]
+
+
 @needs_ws
 @pytest.mark.parametrize("h_q", [32, 48, 80, 112])
 def test_padded_heads_equal_the_caller_padded_problem(h_q):

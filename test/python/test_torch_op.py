@@ -448,6 +448,7 @@ class _RecordingKernel:
     def __init__(self, real):
         self.arg_names, self.params = real.arg_names, real.params
         self.compiles, self.fast, self.slow, self.with_runner = 0, 0, 0, True
+        self.live = {}  # data pointer -> tensor (see the recording_kernels fixture)
 
     def warmup(self, grid, **kwargs):
         self.compiles += 1
@@ -461,7 +462,7 @@ class _RecordingKernel:
                 def runner(*args, stream=None):
                     assert stream == 1234 and launch_grid == (*grid, 1, 1)  # Triton's runner takes three
                     kernel.fast += 1
-                    kernel.execute(args)
+                    kernel.execute(kernel.resolve(args))
                 return runner
 
         return CompiledWithLauncher() if self.with_runner else Compiled()
@@ -471,6 +472,18 @@ class _RecordingKernel:
             self.slow += 1
             self.execute(args)
         return launch
+
+    def resolve(self, args):
+        """The cached launch passes data pointers (ints): the tensors they are the data of (each
+        must be one the call was given, allocated or copied)."""
+        from tle.ops.sparse_mla_launch import POINTER_ARGS
+
+        args = list(args)
+        for i, name in enumerate(self.arg_names):
+            if name in POINTER_ARGS and args[i] is not None:
+                assert type(args[i]) is int, f"{name}: {args[i]!r} is not a data pointer"
+                args[i] = self.live[args[i]]
+        return args
 
     def execute(self, args):
         from tle.ops.sparse_mla_launch import POINTER_ARGS
@@ -514,6 +527,26 @@ def recording_kernels(monkeypatch, fresh_op_state):
             return False
 
     monkeypatch.setattr(torch.cuda, "device", Guard)
+    live = {}  # data pointer -> the tensor: every tensor the calls are given, allocate or copy
+
+    def register(*tensors):
+        for t in tensors:
+            if t is not None:
+                live[t.data_ptr()] = t
+        return tensors[0] if len(tensors) == 1 else tensors
+
+    real_empty, real_contiguous = torch.empty_strided, torch.Tensor.contiguous
+    monkeypatch.setattr(torch, "empty_strided", lambda *a, **k: register(real_empty(*a, **k)))
+    monkeypatch.setattr(torch.Tensor, "contiguous", lambda self, *a, **k: register(real_contiguous(self, *a, **k)))
+    real_impl = sm._cuda_impl
+
+    def impl(q, kv, indices, sm_scale, d_v=512, attn_sink=None, topk_length=None, **options):
+        register(q, kv, indices, attn_sink, topk_length)
+        return real_impl(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, **options)
+
+    monkeypatch.setattr(sm, "_cuda_impl", impl)
+    for k in ("tl", "ws"):
+        kernels[k].live = live
     current = [0]  # the "current device": 0 is not the CPU tensors' get_device() = -1
     monkeypatch.setattr(torch.cuda, "current_device", lambda: current[0])
     kernels["guards"], kernels["current"] = guards, current
@@ -588,3 +621,51 @@ def test_cached_launch_keys(recording_kernels):
     assert ws.compiles == 3 and recording_kernels["tl"].compiles == 1
     with pytest.raises(ValueError, match="sm_scale = 3e\\+38 overflows float32"):
         sm._cuda_impl(q, kv, idx, 3e38)  # the scale is checked per call, not cached
+
+
+# --------------------------------------------------------------------------------------------------
+# the eager shortcut past the dispatcher steps aside for everything that must see the op
+# --------------------------------------------------------------------------------------------------
+def test_eager_shortcut_only_when_nothing_observes_the_op():
+    from torch.overrides import TorchFunctionMode
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Dispatch(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            return func(*args, **(kwargs or {}))
+
+    class Function(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            return func(*args, **(kwargs or {}))
+
+    assert sm._unobserved()
+    with Dispatch():
+        assert not sm._unobserved()
+    with Function():
+        assert not sm._unobserved()
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]):
+        assert not sm._unobserved()
+    seen = []
+    torch.func.vmap(lambda x: seen.append(sm._unobserved()) or x)(torch.ones(2, 3))
+    assert seen == [False]
+    seen.clear()
+
+    def traced(x):
+        seen.append(sm._unobserved())
+        return x * 2
+    torch.jit.trace(traced, torch.ones(2), check_trace=False)
+    assert seen == [False]
+    assert sm._unobserved()
+    # CPU / meta tensors never take it (the op runs the reference / the fake there)
+    q, kv, idx = make_inputs()
+    assert not sm._plain_eager(q, kv, idx, None, None)
+
+
+def test_eager_shortcut_is_not_taken_while_compiling():
+    seen = []
+
+    def f(x):
+        seen.append(sm._unobserved())
+        return x + 1
+    torch.compile(f, backend="eager")(torch.ones(3))
+    assert seen and not any(seen)

@@ -6,7 +6,8 @@
 * :mod:`.runner` runs a plan through the text bridge, with the failure policy;
 * :mod:`.identity` puts TLE's identity into Triton's cache keys;
 * :mod:`.hook` is the stages hook (both of Triton's calling conventions) and install/enable;
-* :mod:`.state` holds all of its mutable state in one object.
+* :mod:`.state` holds all of its mutable state in one object;
+* :mod:`.launch` replays a compiled kernel without Triton's per-launch Python layers.
 """
 from .discovery import DiscoveryError, StockPass, StockSequence, discover
 from .identity import cache_identity

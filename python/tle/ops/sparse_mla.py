@@ -8,9 +8,9 @@
 * CUDA: TLE's kernels, chosen per call by :func:`select_kernel`; the choice, the validation
   and the compiled launch are cached per call signature (shapes, strides, dtypes, devices,
   pointer alignment, options, TLE's state), so a repeated call costs a dictionary lookup, three
-  allocations and a launch. Nothing reads a device tensor on the host: the op can be captured in a
-  CUDA graph. It launches on the inputs' device (whatever the current device is) and on that
-  device's current stream.
+  allocations and a direct launch (:mod:`tle.integration.launch`). Nothing reads a device
+  tensor on the host: the op can be captured in a CUDA graph. It launches on the inputs' device
+  (whatever the current device is) and on that device's current stream.
 * CPU: the fp32 reference (:mod:`tle.ops.reference`), ``out`` in q's dtype.
 * Meta / fake tensors (torch.compile, torch.export): exact output shapes, dtypes and devices.
   torch.compile treats the op as opaque, so Inductor never looks inside the Gluon kernel.
@@ -18,7 +18,9 @@
 
 :func:`sparse_mla_fwd` is the Python entry point (it adds Python-level argument checks with
 precise messages, and accepts a :class:`SparseMLAConfig` for ``config``); ``tle.flash_mla`` is the
-FlashMLA drop-in. Semantics: ``P = q . k * sm_scale`` over the gathered rows of ``kv``;
+FlashMLA drop-in. Both call the op; in plain eager mode (CUDA tensors, no tracing, mode, transform
+or profiler that must see the op: :func:`_plain_eager`) they call its CUDA implementation
+directly, which is what the dispatcher would do, without its round trip into Python. Semantics: ``P = q . k * sm_scale`` over the gathered rows of ``kv``;
 ``max_logits = max P``; ``lse = logsumexp P`` (natural log); ``out = softmax(P) @ V`` with V the
 first ``d_v`` (= 512) columns of each kv row. An index < 0 or >= s_kv is skipped. A row without
 any valid index gives ``out = 0``, ``lse = +inf``, ``max_logits = -inf``.
@@ -41,6 +43,7 @@ import torch
 from .. import config as _config
 from ..errors import TLEWarning
 from ..integration import cache_identity as _identity
+from ..integration.launch import direct_launcher
 from .reference import sparse_mla_fwd_reference
 from .sparse_mla_launch import (
     KERNELS,
@@ -241,16 +244,13 @@ def compile_or_fallback(launch: SparseMLALaunch, *, explicit: bool, identity=Non
 
 
 def _runner(compiled, grid):
-    """A launcher replaying ``compiled`` without Triton's per-launch argument binding, loaded on
-    the current device; None when this Triton's compiled kernels offer none (or a JIT cache hook
-    kept the kernel from being compiled). Load errors (e.g. out of shared memory) propagate.
-
-    ``CompiledKernel[grid]`` (a grid of three) takes every argument in parameter order and the
-    stream; it keeps Triton's launch hooks (profilers) and its scratch allocation. The op's cache
-    key holds everything the binder would look at (strides, alignment, TLE's cache identity)."""
-    if compiled is None or not hasattr(type(compiled), "__getitem__"):
-        return None
-    return compiled[tuple(grid) + (1,) * (3 - len(grid))]
+    """A launcher ``runner(args, stream)`` replaying ``compiled`` on ``grid`` without Triton's
+    per-launch argument binding (:mod:`tle.integration.launch`: no Python layers either while no
+    launch hook is installed), loaded on the current device; None when this Triton's compiled
+    kernels offer none (or a JIT cache hook kept the kernel from being compiled). Load errors (e.g.
+    out of shared memory) propagate. The op's cache key holds everything the binder would look at
+    (strides, alignment, TLE's cache identity)."""
+    return direct_launcher(compiled, grid)
 
 
 def _built_reason(compiled) -> Optional[str]:
@@ -284,34 +284,39 @@ class _Plan:
     __slots__ = ("index", "device", "dtype", "backend", "out_layout", "stat_layout", "sink_copy", "tlen_copy",
                  "runner", "fn", "grid", "options", "template", "scale_pos", "stream")
 
-    def __call__(self, q, kv, indices, sm_scale, attn_sink, topk_length):
+    def __call__(self, q, kv, indices, pointers, sm_scale, attn_sink, topk_length):
+        """Allocate the outputs and launch; ``pointers``: the data pointers of q, kv, indices."""
         device = self.device
         # empty_strided: the cheapest allocation from Python (the strides are the contiguous ones)
         out = torch.empty_strided(*self.out_layout, dtype=self.dtype, device=device)
         max_logits = torch.empty_strided(*self.stat_layout, dtype=torch.float32, device=device)
         lse = torch.empty_strided(*self.stat_layout, dtype=torch.float32, device=device)
-        if self.template is not None:
-            if self.sink_copy:
-                attn_sink = attn_sink.contiguous()
-            if self.tlen_copy:
-                topk_length = topk_length.contiguous()
-            self.launch((q, kv, indices, attn_sink, topk_length, out, max_logits, lse), sm_scale)
-        return out, max_logits, lse
-
-    def launch(self, tensors, sm_scale):
+        if self.template is None:  # nothing to compute (an empty problem)
+            return out, max_logits, lse
+        if self.sink_copy:
+            attn_sink = attn_sink.contiguous()
+        if self.tlen_copy:
+            topk_length = topk_length.contiguous()
         args = self.template.copy()
-        args[:len(tensors)] = tensors
         args[self.scale_pos] = sm_scale * LOG2E
-        runner = self.runner
-        if runner is not None and torch.cuda.current_device() == self.index:  # the common case
-            runner(*args, stream=self.stream(self.index))
-            return
-        with torch.cuda.device(self.index):  # the launch belongs to the inputs' device, not the current one
-            if runner is not None:
-                runner(*args, stream=self.stream(self.index))
-            else:  # through the JIT, which binds the arguments again and compiles with TLE's state
-                with _tle_switch(self.backend):
-                    self.fn[self.grid](*args, **self.options)
+        runner, index = self.runner, self.index
+        if runner is not None:
+            # raw pointers: the C launcher takes them as they are, where a tensor costs it a
+            # data_ptr() call and a driver query each (the key already pins device and layout)
+            args[:8] = (*pointers, None if attn_sink is None else attn_sink.data_ptr(),  # POINTER_ARGS
+                        None if topk_length is None else topk_length.data_ptr(), out.data_ptr(),
+                        max_logits.data_ptr(), lse.data_ptr())
+            if torch.cuda.current_device() == index:  # the common case
+                runner(args, self.stream(index))
+            else:
+                with torch.cuda.device(index):  # the launch belongs to the inputs' device, not the current one
+                    runner(args, self.stream(index))
+            return out, max_logits, lse
+        args[:8] = q, kv, indices, attn_sink, topk_length, out, max_logits, lse
+        with torch.cuda.device(index), _tle_switch(self.backend):
+            # through the JIT, which binds the arguments again and compiles with TLE's state
+            self.fn[self.grid](*args, **self.options)
+        return out, max_logits, lse
 
 
 _PLANS: dict = {}
@@ -342,32 +347,28 @@ def _misalignment(*tensors) -> int:
     return code
 
 
+def _extra_key(t: Optional[torch.Tensor]):
+    return None if t is None else (t.shape, t.stride(), t.dtype, t.get_device(), t.data_ptr() & 15)
+
+
 def _cuda_impl(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_length=None, *, tle_kernel=None, backend=None,
                config=None):
-    kernel = tle_kernel
     _check_grad(q, kv, attn_sink)
     if not -SCALE_LIMIT <= sm_scale <= SCALE_LIMIT:  # per call: the scale is not part of the key
         check_scale(sm_scale)
-    ptrs = q.data_ptr() | kv.data_ptr() | indices.data_ptr()
-    if attn_sink is not None:
-        ptrs |= attn_sink.data_ptr()
-    if topk_length is not None:
-        ptrs |= topk_length.data_ptr()
+    pointers = q.data_ptr(), kv.data_ptr(), indices.data_ptr()
+    qp, kvp, ip = pointers
     key = (q.shape, q.stride(), q.dtype, q.get_device(), kv.shape, kv.stride(), kv.dtype, kv.get_device(),
-           indices.shape, indices.stride(), indices.dtype, indices.get_device(),
-           None if attn_sink is None else (attn_sink.shape, attn_sink.stride(), attn_sink.dtype,
-                                           attn_sink.get_device()),
-           None if topk_length is None else (topk_length.shape, topk_length.stride(), topk_length.dtype,
-                                             topk_length.get_device()),
-           d_v, kernel, backend, None if config is None else tuple(config),
-           _misalignment(q, kv, indices, attn_sink, topk_length) if ptrs & 15 else 0, _identity())
+           indices.shape, indices.stride(), indices.dtype, indices.get_device(), (qp | kvp | ip) & 15 and
+           _misalignment(q, kv, indices), _extra_key(attn_sink), _extra_key(topk_length),
+           d_v, tle_kernel, backend, None if config is None else tuple(config), _identity())
     plan = _PLANS.get(key)
     if plan is None:
-        plan = _build_plan(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, kernel, backend, config)
+        plan = _build_plan(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kernel, backend, config)
         if len(_PLANS) >= _MAX_PLANS:
             _PLANS.clear()
         _PLANS[key] = plan
-    return plan(q, kv, indices, sm_scale, attn_sink, topk_length)
+    return plan(q, kv, indices, pointers, sm_scale, attn_sink, topk_length)
 
 
 def _build_plan(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, kernel, backend, config) -> _Plan:
@@ -500,13 +501,54 @@ def sparse_mla_fwd(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_lengt
     if type(sm_scale) is not float:
         sm_scale = scale_value(sm_scale)
     if kernel is None and backend is None and config is None:
+        if _plain_eager(q, kv, indices, attn_sink, topk_length):
+            return _cuda_impl(q, kv, indices, sm_scale, d_v, attn_sink, topk_length)
         return _OP(q, kv, indices, sm_scale, d_v, attn_sink, topk_length)
     _check_options(kernel, backend)
     if config is not None:
         c = SparseMLAConfig.parse(config)
         config = [c.block_h, c.block_k, c.num_warps, c.num_stages]
+    if _plain_eager(q, kv, indices, attn_sink, topk_length):
+        return _cuda_impl(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kernel=kernel,
+                          backend=backend, config=config)
     return _OP(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kernel=kernel, backend=backend,
                config=config)
+
+
+def _eager_guards():
+    """The checks under which the dispatcher would do nothing but call :func:`_cuda_impl`, or None
+    when this torch lacks one of them (then every call dispatches)."""
+    try:
+        C = torch._C
+        return (torch.compiler.is_compiling, C._is_torch_function_mode_enabled, C._len_torch_dispatch_stack,
+                C._get_tracing_state, C._functorch.maybe_current_level, torch.autograd.profiler)
+    except AttributeError:
+        return None
+
+
+_GUARDS = _eager_guards()
+_Tensor = torch.Tensor
+
+
+def _plain_eager(q, kv, indices, attn_sink, topk_length) -> bool:
+    """Whether this Python call may skip the dispatcher's round trip into Python (~5 us a call on
+    the H200's host, half of the op's budget over FlashMLA's): plain CUDA tensors and
+    :func:`_unobserved`. Then the dispatcher would call :func:`_cuda_impl` directly (Autograd is a
+    fallthrough; grad is refused there); otherwise the call goes through ``torch.ops.tle``."""
+    return (type(q) is _Tensor and type(kv) is _Tensor and type(indices) is _Tensor and q.is_cuda
+            and (attn_sink is None or type(attn_sink) is _Tensor)
+            and (topk_length is None or type(topk_length) is _Tensor) and _unobserved())
+
+
+def _unobserved() -> bool:
+    """Nothing that must see the op is active: torch.compile / export tracing, a torch-function or
+    dispatch mode (FakeTensor, FlopCounter, schema checks), jit tracing, a functorch transform, the
+    profiler. False where this torch lacks one of the checks."""
+    if _GUARDS is None:
+        return False
+    compiling, function_mode, dispatch_modes, tracing, functorch_level, profiler = _GUARDS
+    return not (compiling() or function_mode() or dispatch_modes() or tracing() is not None
+                or functorch_level() is not None or profiler._is_profiler_enabled)
 
 
 # --------------------------------------------------------------------------------------------------
