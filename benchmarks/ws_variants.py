@@ -1,0 +1,245 @@
+"""Variants of the warp-specialized sparse MLA kernel, as text patches of its source, for A/B runs.
+
+The product kernel (`tle/ops/sparse_mla_ws.py`) carries no switches: a variant is a list of
+exact replacements applied to a copy of its source, imported as its own module and launched
+through `tle.ops.sparse_mla_launch.launch_sparse_mla` (persistent, like the op). Each patch
+must match exactly once, so a variant that no longer applies fails loudly instead of measuring
+the product kernel (the patches quote the kernel's lines for that reason: `duplicates` sees them). Measured variants and their outcome: docs/perf/LOG.md.
+
+    python benchmarks/ab_sparse_mla.py --providers \\
+        benchmarks.ws_variants:baseline,benchmarks.ws_variants:c1_own_max,flashmla
+    python benchmarks/ws_variants.py            # CPU: compile every variant for sm_90, ptxas report
+    python benchmarks/ws_variants.py --time 8192,65536   # GPU: all variants, probes included
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import importlib.util
+import sys
+import tempfile
+from pathlib import Path
+
+import tle.ops.sparse_mla_ws as product
+from tle.ops import sparse_mla_launch
+
+# consumer 1 computes its block's max in its own frame (max(m, rowmax S1)) and publishes it before
+# its exponentials, instead of waiting for consumer 0's max first; it rebases P1 to the pair's max
+# once that max is known (32 multiplies). Consumer 0 takes the pair max as max(m0, m1).
+C1_OWN_MAX = [
+    ("""            _take_over(_MAX0)
+            m0 = stats.index(0).load(S_ROWS)
+            m1 = gl.maximum(m0, gl.max(sc, 1))
+            stats.index(1).store(m1)
+            _hand_over(_MAX1, False)
+            alpha = gl.exp2(m - _exp_base(m1))
+            p = gl.exp2(sc - _exp_base(m1)[:, None])
+            l = l * alpha + gl.sum(p, 1)
+            o = o * gl.convert_layout(alpha, O_ROWS)[:, None]
+            m = m1
+""", """            m1 = gl.maximum(m, gl.max(sc, 1))
+            stats.index(1).store(m1)
+            _hand_over(_MAX1, False)
+            p = gl.exp2(sc - _exp_base(m1)[:, None])
+            _take_over(_MAX0)
+            mn = gl.maximum(stats.index(0).load(S_ROWS), m1)
+            alpha = gl.exp2(m - _exp_base(mn))
+            p = p * gl.exp2(m1 - _exp_base(mn))[:, None]
+            l = l * alpha + gl.sum(p, 1)
+            o = o * gl.convert_layout(alpha, O_ROWS)[:, None]
+            m = mn
+"""),
+    ("""            m1 = stats.index(1).load(S_ROWS)
+            beta = gl.exp2(m0 - _exp_base(m1))""", """            m1 = gl.maximum(m0, stats.index(1).load(S_ROWS))
+            beta = gl.exp2(m0 - _exp_base(m1))"""),
+]
+
+# both consumers: exponentials in the own frame, then the pair max, then one rescale of O per pair
+# (consumer 0 today rescales twice, by alpha before P0 V0 and by beta after it) and P0 V0 on P0
+# already rebased to the pair max (the P0 it shares is the one it multiplies).
+BOTH_OWN_MAX = C1_OWN_MAX[:1] + [
+    ("""            alpha = gl.exp2(m - _exp_base(m0))
+            p = gl.exp2(sc - _exp_base(m0)[:, None])
+            l = l * alpha + gl.sum(p, 1)
+            o = o * gl.convert_layout(alpha, O_ROWS)[:, None]
+            # ---- O[:, :256] += P0 V0 (P0 from registers) -----------------------------------------
+            p_op = gl.convert_layout(p.to(dtype), P_OPERAND_LAYOUT)
+            o = warpgroup_mma(p_op, kv_lo.index(z), o, is_async=True)
+            o = warpgroup_mma_wait(0, deps=[o])
+            signal(bars.index(_FREE_EARLY + 0))
+            # ---- rebase P0 to consumer 1's max and share it --------------------------------------
+            _take_over(_MAX1)
+            m1 = stats.index(1).load(S_ROWS)
+            beta = gl.exp2(m0 - _exp_base(m1))
+            p_buf.index(z).store((p * beta[:, None]).to(dtype))
+            _hand_over(_P0, True)
+            # ---- O[:, :256] += P1 V1 (P1 from consumer 1, in shared memory) ----------------------
+            o = o * gl.convert_layout(beta, O_ROWS)[:, None]  # while consumer 1 finishes P1
+            l = l * beta
+            m = m1
+""", """            p = gl.exp2(sc - _exp_base(m0)[:, None])
+            _take_over(_MAX1)
+            m1 = gl.maximum(m0, stats.index(1).load(S_ROWS))
+            alpha = gl.exp2(m - _exp_base(m1))
+            p = p * gl.exp2(m0 - _exp_base(m1))[:, None]
+            l = l * alpha + gl.sum(p, 1)
+            o = o * gl.convert_layout(alpha, O_ROWS)[:, None]
+            p16 = p.to(dtype)
+            o = warpgroup_mma(gl.convert_layout(p16, P_OPERAND_LAYOUT), kv_lo.index(z), o, is_async=True)
+            p_buf.index(z).store(p16)
+            _hand_over(_P0, True)
+            o = warpgroup_mma_wait(0, deps=[o])
+            signal(bars.index(_FREE_EARLY + 0))
+            m = m1
+"""),
+]
+
+# Sensitivity probes (timing only: their results are wrong by construction). Where does the time
+# go if a part of the work costs nothing?
+NO_KV_GATHER = [  # the producer issues no KV copies: the ring's barriers complete at once, tiles stale
+    (f"            gather_tile_async({call})\n", "            pass\n") for call in (
+        "kv_lo.index(0), kv_base, row0, valid0, 0, 256, cp_layout",
+        "kv_hi.index(1), kv_base, row1, valid1, 256, 256, cp_layout",
+        "kv_hi.index(0), kv_base, row0, valid0, 256, 256, cp_layout",
+        "kv_lo.index(1), kv_base, row1, valid1, 0, 256, cp_layout")
+] + [(f"                gather_tile_async({call})\n", "                pass\n") for call in (
+    "kv_rope.index(0), kv_base, row0, valid0, 512, D_ROPE, cp_layout",
+    "kv_rope.index(1), kv_base, row1, valid1, 512, D_ROPE, cp_layout")]
+NO_EXP = [  # the softmax without its exponentials (MUFU)
+    (f"            p = gl.exp2(sc - _exp_base({m})[:, None])\n", f"            p = sc - _exp_base({m})[:, None]\n")
+    for m in ("m0", "m1")]
+
+VARIANTS = {"baseline": [], "c1_own_max": C1_OWN_MAX, "both_own_max": BOTH_OWN_MAX,
+            "no_kv_gather": NO_KV_GATHER, "no_exp": NO_EXP}
+TIMING_ONLY = {"no_kv_gather", "no_exp"}
+
+
+def patched_source(name: str) -> str:
+    text = Path(product.__file__).read_text()
+    for old, new in VARIANTS[name]:
+        if text.count(old) != 1:
+            raise RuntimeError(f"variant {name}: a patch matches {text.count(old)} times (needs exactly 1):\n{old}")
+        text = text.replace(old, new)
+    return text
+
+
+@functools.lru_cache(maxsize=None)
+def load(name: str):
+    """The variant's module (a file under the temp dir, so Gluon can read its source)."""
+    text = patched_source(name)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    path = Path(tempfile.gettempdir()) / f"tle_ws_variant_{name}_{digest}.py"
+    path.write_text(text)
+    modname = f"tle.ops._ws_variant_{name}"  # inside tle.ops: its imports resolve as the product's do
+    spec = importlib.util.spec_from_file_location(modname, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[modname] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextlib.contextmanager
+def variant_kernel(name: str):
+    """Within: the launcher's warp-specialized kernel is the variant's."""
+    kernel = load(name).sparse_mla_ws_kernel
+    saved = sparse_mla_launch._ws_kernel
+    sparse_mla_launch._ws_kernel = lambda: kernel
+    try:
+        yield kernel
+    finally:
+        sparse_mla_launch._ws_kernel = saved
+
+
+def _launch(name, q, kv, idx, sm_scale, d_v, attn_sink=None, topk_length=None):
+    with variant_kernel(name):
+        return sparse_mla_launch.launch_sparse_mla(q, kv, idx, sm_scale, d_v, attn_sink, topk_length, kernel="ws")
+
+
+def baseline(q, kv, idx, sm_scale, d_v, attn_sink=None, topk_length=None):
+    """The product kernel through the same launcher as the variants."""
+    return _launch("baseline", q, kv, idx, sm_scale, d_v, attn_sink, topk_length)
+
+
+def c1_own_max(q, kv, idx, sm_scale, d_v, attn_sink=None, topk_length=None):
+    return _launch("c1_own_max", q, kv, idx, sm_scale, d_v, attn_sink, topk_length)
+
+
+def both_own_max(q, kv, idx, sm_scale, d_v, attn_sink=None, topk_length=None):
+    return _launch("both_own_max", q, kv, idx, sm_scale, d_v, attn_sink, topk_length)
+
+
+def time_variants(s_kv: int, rounds: int) -> None:
+    """GPU: every variant on one headline point (s_q 4096, h_q 128, topk 2048, d_qk 576), in
+    interleaved rounds on fresh inputs; variants that compute the function are checked first."""
+    import random
+    import statistics
+
+    import torch
+    import triton.testing
+
+    from tle.bench.suites import Point
+    from tle.bench import sparse_mla as bench
+
+    point = Point("probe", s_kv)
+    times = {name: [] for name in VARIANTS}
+    for r in range(rounds):
+        inp = bench.make_point_inputs(point, torch.bfloat16, seed=r)
+        ref = bench.reference(inp) if r == 0 else None
+        names = list(VARIANTS)
+        random.Random(r).shuffle(names)
+        for name in names:
+            def fn(name=name):
+                return _launch(name, *inp.args())
+            if ref is not None and name not in TIMING_ONLY:
+                out = fn()[0].float()
+                err = ((out - ref[0]).norm() / ref[0].norm()).item()
+                assert err < 1e-2, f"{name}: rel error {err:.2e}"
+            times[name].append(triton.testing.do_bench(fn, warmup=10, rep=100, return_mode="median"))
+    base = times["baseline"]
+    print(f"s_kv {s_kv}: median ms over {rounds} rounds, per-round ratio baseline / variant")
+    for name, t in times.items():
+        ratios = [b / x for b, x in zip(base, t)]
+        print(f"  {name:<14} {statistics.median(t):7.3f} ms   {statistics.median(ratios):6.3f} "
+              f"({min(ratios):.3f}-{max(ratios):.3f}){'   timing only' if name in TIMING_ONLY else ''}")
+
+
+def main(argv=None) -> int:
+    """CPU (default): compile every variant for sm_90 at the headline size; print ptxas' report.
+    ``--time S_KV[,S_KV]`` (GPU): time them (:func:`time_variants`)."""
+    import argparse
+    import subprocess
+
+    import torch
+    import triton
+    from triton.backends.compiler import GPUTarget
+
+    from tle.gluon import compat
+    from tle.ops import kernel_source
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--time", default=None, metavar="S_KV[,S_KV]")
+    p.add_argument("--rounds", type=int, default=7)
+    args = p.parse_args(argv)
+    if args.time:
+        for s_kv in args.time.split(","):
+            time_variants(int(s_kv), args.rounds)
+        return 0
+    q = torch.empty(4096, 128, 576, dtype=torch.bfloat16, device="meta")
+    kv = torch.empty(65536, 1, 576, dtype=torch.bfloat16, device="meta")
+    idx = torch.empty(4096, 1, 2048, dtype=torch.int32, device="meta")
+    for name in VARIANTS:
+        with variant_kernel(name):
+            src, options = kernel_source(q, kv, idx, 576 ** -0.5, kernel="ws")
+        compiled = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=options)
+        ptx = Path(tempfile.gettempdir()) / f"tle_ws_variant_{name}.ptx"
+        ptx.write_text(compiled.asm["ptx"])
+        r = subprocess.run([compat.ptxas_path(90), "-v", "-arch=sm_90a", str(ptx), "-o", str(ptx.with_suffix(".o"))],
+                           capture_output=True, text=True)
+        report = [line for line in r.stderr.splitlines() if "spill" in line or "registers" in line]
+        print(f"{name}: rc {r.returncode}; " + " | ".join(s.strip() for s in report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
