@@ -30,7 +30,6 @@ class StockPass:
     qualname: str  # where make_ttgir found it, e.g. ``passes.ttgpuir.add_coalesce``
     fn: Callable = field(compare=False, repr=False)
     args: tuple = field(compare=False, repr=False)
-    pm_index: int = 0  # which of make_ttgir's pass managers it was added to
 
     def add_to(self, pm) -> None:
         self.fn(pm, *self.args)
@@ -82,7 +81,7 @@ class _Recorder:
             raise DiscoveryError(f"{qualname} takes a pass manager or module as a later argument")
         base = step_name(qualname)
         n = self._counts[base] = self._counts.get(base, 0) + 1
-        self.passes.append(StockPass(base if n == 1 else f"{base}.{n}", qualname, fn, args, pm.index))
+        self.passes.append(StockPass(base if n == 1 else f"{base}.{n}", qualname, fn, args))
 
 
 class _RecordingNamespace:
