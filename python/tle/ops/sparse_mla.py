@@ -18,9 +18,10 @@
 
 :func:`sparse_mla_fwd` is the Python entry point (it adds Python-level argument checks with
 precise messages, and accepts a :class:`SparseMLAConfig` for ``config``); ``tle.flash_mla`` is the
-FlashMLA drop-in. Both call the op; in plain eager mode (CUDA tensors, no tracing, mode, transform
-or profiler that must see the op: :func:`_plain_eager`) they call its CUDA implementation
-directly, which is what the dispatcher would do, without its round trip into Python. Semantics: ``P = q . k * sm_scale`` over the gathered rows of ``kv``;
+FlashMLA drop-in. Both call the op; in plain eager mode (plain CUDA tensors, and no tracing,
+mode, transform or profiler that must see the op: :func:`_unobserved`) they call its CUDA
+implementation directly, which is what the dispatcher would do (Autograd is a fallthrough; grad
+is refused there), without its round trip into Python (~3-5 us a call on the H200's host). Semantics: ``P = q . k * sm_scale`` over the gathered rows of ``kv``;
 ``max_logits = max P``; ``lse = logsumexp P`` (natural log); ``out = softmax(P) @ V`` with V the
 first ``d_v`` (= 512) columns of each kv row. An index < 0 or >= s_kv is skipped. A row without
 any valid index gives ``out = 0``, ``lse = +inf``, ``max_logits = -inf``.
@@ -306,7 +307,7 @@ class _Plan:
             args[:8] = (*pointers, None if attn_sink is None else attn_sink.data_ptr(),  # POINTER_ARGS
                         None if topk_length is None else topk_length.data_ptr(), out.data_ptr(),
                         max_logits.data_ptr(), lse.data_ptr())
-            if torch.cuda.current_device() == index:  # the common case
+            if _current_device() == index:  # the common case
                 runner(args, self.stream(index))
             else:
                 with torch.cuda.device(index):  # the launch belongs to the inputs' device, not the current one
@@ -347,20 +348,23 @@ def _misalignment(*tensors) -> int:
     return code
 
 
-def _extra_key(t: Optional[torch.Tensor]):
-    return None if t is None else (t.shape, t.stride(), t.dtype, t.get_device(), t.data_ptr() & 15)
-
-
 def _cuda_impl(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_length=None, *, tle_kernel=None, backend=None,
                config=None):
-    _check_grad(q, kv, attn_sink)
+    # the per-call path: everything here runs on every call (the rest is cached in the plan)
+    if _grad_enabled() and (q.requires_grad or kv.requires_grad
+                            or (attn_sink is not None and attn_sink.requires_grad)):
+        _check_grad(q, kv, attn_sink)
     if not -SCALE_LIMIT <= sm_scale <= SCALE_LIMIT:  # per call: the scale is not part of the key
         check_scale(sm_scale)
     pointers = q.data_ptr(), kv.data_ptr(), indices.data_ptr()
     qp, kvp, ip = pointers
     key = (q.shape, q.stride(), q.dtype, q.get_device(), kv.shape, kv.stride(), kv.dtype, kv.get_device(),
-           indices.shape, indices.stride(), indices.dtype, indices.get_device(), (qp | kvp | ip) & 15 and
-           _misalignment(q, kv, indices), _extra_key(attn_sink), _extra_key(topk_length),
+           indices.shape, indices.stride(), indices.dtype, indices.get_device(),
+           (qp | kvp | ip) & 15 and _misalignment(q, kv, indices),
+           None if attn_sink is None else (attn_sink.shape, attn_sink.stride(), attn_sink.dtype,
+                                           attn_sink.get_device(), attn_sink.data_ptr() & 15),
+           None if topk_length is None else (topk_length.shape, topk_length.stride(), topk_length.dtype,
+                                             topk_length.get_device(), topk_length.data_ptr() & 15),
            d_v, tle_kernel, backend, None if config is None else tuple(config), _identity())
     plan = _PLANS.get(key)
     if plan is None:
@@ -369,6 +373,16 @@ def _cuda_impl(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_length=No
             _PLANS.clear()
         _PLANS[key] = plan
     return plan(q, kv, indices, pointers, sm_scale, attn_sink, topk_length)
+
+
+_grad_enabled = torch.is_grad_enabled
+
+
+# the current CUDA device without torch.cuda.current_device()'s lazy-init layer (a plan exists only
+# once a kernel was compiled and loaded in this process, so CUDA is initialized)
+_current_device = getattr(torch._C, "_cuda_getDevice", None) or torch.cuda.current_device
+
+
 
 
 def _build_plan(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, kernel, backend, config) -> _Plan:
@@ -488,9 +502,13 @@ def sparse_mla_fwd(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_lengt
         multiple of 64), ``"tl"`` the plain kernel, ``None`` the automatic choice
         (:func:`select_kernel`).
     """
-    if not (isinstance(q, torch.Tensor) and isinstance(kv, torch.Tensor) and isinstance(indices, torch.Tensor)
-            and type(d_v) is int and (attn_sink is None or isinstance(attn_sink, torch.Tensor))
-            and (topk_length is None or isinstance(topk_length, torch.Tensor)) and q.is_cuda):
+    plain = (type(q) is _Tensor and type(kv) is _Tensor and type(indices) is _Tensor
+             and (attn_sink is None or type(attn_sink) is _Tensor)
+             and (topk_length is None or type(topk_length) is _Tensor))
+    if not (plain or (isinstance(q, _Tensor) and isinstance(kv, _Tensor) and isinstance(indices, _Tensor)
+                      and (attn_sink is None or isinstance(attn_sink, _Tensor))
+                      and (topk_length is None or isinstance(topk_length, _Tensor)))) \
+            or type(d_v) is not int or not q.is_cuda:
         # every input rule first, with its own message; then the device
         prob = validate_sparse_mla_inputs(q, kv, indices, sm_scale, d_v, attn_sink, topk_length)
         if q.device.type != "cuda":
@@ -501,14 +519,14 @@ def sparse_mla_fwd(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_lengt
     if type(sm_scale) is not float:
         sm_scale = scale_value(sm_scale)
     if kernel is None and backend is None and config is None:
-        if _plain_eager(q, kv, indices, attn_sink, topk_length):
+        if plain and _unobserved():  # what the dispatcher would call, without its round trip (see top)
             return _cuda_impl(q, kv, indices, sm_scale, d_v, attn_sink, topk_length)
         return _OP(q, kv, indices, sm_scale, d_v, attn_sink, topk_length)
     _check_options(kernel, backend)
     if config is not None:
         c = SparseMLAConfig.parse(config)
         config = [c.block_h, c.block_k, c.num_warps, c.num_stages]
-    if _plain_eager(q, kv, indices, attn_sink, topk_length):
+    if plain and _unobserved():
         return _cuda_impl(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kernel=kernel,
                           backend=backend, config=config)
     return _OP(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kernel=kernel, backend=backend,
@@ -528,16 +546,6 @@ def _eager_guards():
 
 _GUARDS = _eager_guards()
 _Tensor = torch.Tensor
-
-
-def _plain_eager(q, kv, indices, attn_sink, topk_length) -> bool:
-    """Whether this Python call may skip the dispatcher's round trip into Python (~5 us a call on
-    the H200's host, half of the op's budget over FlashMLA's): plain CUDA tensors and
-    :func:`_unobserved`. Then the dispatcher would call :func:`_cuda_impl` directly (Autograd is a
-    fallthrough; grad is refused there); otherwise the call goes through ``torch.ops.tle``."""
-    return (type(q) is _Tensor and type(kv) is _Tensor and type(indices) is _Tensor and q.is_cuda
-            and (attn_sink is None or type(attn_sink) is _Tensor)
-            and (topk_length is None or type(topk_length) is _Tensor) and _unobserved())
 
 
 def _unobserved() -> bool:
