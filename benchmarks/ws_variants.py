@@ -106,13 +106,25 @@ NO_KV_GATHER = [  # the producer issues no KV copies: the ring's barriers comple
 ] + [(f"                gather_tile_async({call})\n", "                pass\n") for call in (
     "kv_rope.index(0), kv_base, row0, valid0, 512, D_ROPE, cp_layout",
     "kv_rope.index(1), kv_base, row1, valid1, 512, D_ROPE, cp_layout")]
+# the same bytes left out of either half of each slot's refill (256 columns of 64 rows): if one
+# helps much more than the other, that half's refill is on the critical path (prepared
+# 2026-12-01, not yet measured)
+_GATHERS = {
+    "early": ("kv_lo.index(0), kv_base, row0, valid0, 0, 256, cp_layout",
+              "kv_hi.index(1), kv_base, row1, valid1, 256, 256, cp_layout"),
+    "late": ("kv_hi.index(0), kv_base, row0, valid0, 256, 256, cp_layout",
+             "kv_lo.index(1), kv_base, row1, valid1, 0, 256, cp_layout"),
+}
+NO_EARLY_GATHER = [(f"            gather_tile_async({call})\n", "            pass\n") for call in _GATHERS["early"]]
+NO_LATE_GATHER = [(f"            gather_tile_async({call})\n", "            pass\n") for call in _GATHERS["late"]]
 NO_EXP = [  # the softmax without its exponentials (MUFU)
     (f"            p = gl.exp2(sc - _exp_base({m})[:, None])\n", f"            p = sc - _exp_base({m})[:, None]\n")
     for m in ("m0", "m1")]
 
 VARIANTS = {"baseline": [], "c1_own_max": C1_OWN_MAX, "both_own_max": BOTH_OWN_MAX,
-            "no_kv_gather": NO_KV_GATHER, "no_exp": NO_EXP}
-TIMING_ONLY = {"no_kv_gather", "no_exp"}
+            "no_kv_gather": NO_KV_GATHER, "no_exp": NO_EXP,
+            "no_early_gather": NO_EARLY_GATHER, "no_late_gather": NO_LATE_GATHER}
+TIMING_ONLY = {"no_kv_gather", "no_exp", "no_early_gather", "no_late_gather"}
 
 
 def patched_source(name: str) -> str:
