@@ -1,131 +1,118 @@
 """tle.integration.launch: the direct launch hands the C launcher exactly what Triton's own path
-would, only for launcher layouts it recognizes, and steps aside while a launch hook is installed.
+would, only for Triton code it was checked against, and steps aside while a launch hook is
+installed.
 
-The C launcher is replaced by a recorder (no GPU here); the launcher classes are the installed
-Triton's own where it matters (layout recognition) and stand-ins written like it otherwise. The
-GPU tests run the op through the real launchers (test/gpu/test_torch_op_gpu.py)."""
+Triton's own path is the installed Triton's real code -- CompiledKernel's runner and
+CudaLauncher.__call__ -- driven on the CPU with the C launcher replaced by a recorder (objects
+built without compiling anything). The GPU tests run the op through the real C launchers
+(test/gpu/test_torch_op_gpu.py)."""
 from __future__ import annotations
 
 import pytest
 import triton
 from triton import knobs
 from triton.backends.nvidia.driver import CudaLauncher
+from triton.compiler.compiler import CompiledKernel
 
 from tle.integration import launch as L
 
-
-class _PerKernel:
-    """Written like Triton 3.6's CudaLauncher."""
-
-    def __init__(self, record, scratch=0):
-        self.launch, self.global_scratch_size, self.profile_scratch_size = record, scratch, 0
-        self.launch_cooperative_grid, self.launch_pdl = False, True
-
-    def __call__(self, gridX, gridY, gridZ, stream, function, *args):
-        global_scratch = profile_scratch = None
-        self.launch(gridX, gridY, gridZ, stream, function, self.launch_cooperative_grid, self.launch_pdl,
-                    global_scratch, profile_scratch, *args)
+GENERIC = not triton.__version__.startswith("3.6.")
+ARGS = [0x7000, 0x8000, 7, 0.5, None]  # two pointers, an int, a float, an absent pointer
 
 
-class _Generic:
-    """Written like Triton 3.7-3.9's CudaLauncher."""
+class _Driver:
+    """What CudaLauncher.__call__ may ask the active driver for (nothing, without scratch)."""
 
-    def __init__(self, record, scratch=0):
-        self.launch, self.global_scratch_size, self.profile_scratch_size = record, scratch, 0
-        self.launch_cooperative_grid, self.launch_pdl = True, False
-        self.arg_annotations, self.kernel_signature = ("ann",), b"sig"
-        self.gsan_enabled = False
-
-    def __call__(self, gridX, gridY, gridZ, stream, function, kernel_metadata, launch_metadata, launch_enter_hook,
-                 launch_exit_hook, *args):
-        global_scratch = profile_scratch = None
-        kernel_args = args
-        self.launch(gridX, gridY, gridZ, stream, function, self.launch_cooperative_grid, self.launch_pdl,
-                    kernel_metadata, launch_metadata, launch_enter_hook, launch_exit_hook, global_scratch,
-                    profile_scratch, self.arg_annotations, self.kernel_signature, kernel_args)
+    def __getattr__(self, name):
+        raise AssertionError(f"the launch asked the driver for {name}")
 
 
-class _Reordered(_Generic):
-    """A future launcher that takes the scratch buffers first: not a layout TLE knows."""
-
-    def __call__(self, gridX, gridY, gridZ, stream, function, kernel_metadata, launch_metadata, launch_enter_hook,
-                 launch_exit_hook, *args):
-        global_scratch = profile_scratch = None
-        self.launch(gridX, gridY, gridZ, stream, function, self.launch_cooperative_grid, self.launch_pdl,
-                    global_scratch, profile_scratch, kernel_metadata, launch_metadata, launch_enter_hook,
-                    launch_exit_hook, self.arg_annotations, self.kernel_signature, args)
+@pytest.fixture
+def cpu_driver():
+    config = triton.runtime.driver
+    saved = config._active  # reset_active() would create the CUDA driver: no GPU here
+    config.set_active(_Driver())
+    yield
+    config._active = saved
 
 
-class _Compiled:
-    """A CompiledKernel whose runner does what Triton's does; without hooks it passes None where
-    Triton passes empty hook chains and their metadata (the C launcher calls nothing either way)."""
-
-    function, packed_metadata = 0xF00, (4, 1, 1024)
-
-    def __init__(self, launcher_cls, scratch=0):
-        self.calls = []
-        self.run = launcher_cls(lambda *a: self.calls.append(("launch", a)), scratch)
-
-    def __getitem__(self, grid):
-        def runner(*args, stream=None):
-            self.calls.append(("runner", None))
-            enter, leave = knobs.runtime.launch_enter_hook, knobs.runtime.launch_exit_hook
-            meta = None if not enter.calls else {"name": "k"}
-            if meta is not None:
-                enter(meta)
-            self.run(grid[0], grid[1], grid[2], stream, self.function, self.packed_metadata, meta,
-                     None if not enter.calls else enter, None if not leave.calls else leave, *args)
-        return runner
+def _launcher(record, scratch=0):
+    """Triton's CudaLauncher, its C launch replaced by ``record``."""
+    launcher = object.__new__(CudaLauncher)
+    launcher.launch = record
+    launcher.num_ctas = 1
+    launcher.global_scratch_size, launcher.global_scratch_align = scratch, 128
+    launcher.profile_scratch_size, launcher.profile_scratch_align = 0, 1
+    launcher.launch_cooperative_grid, launcher.launch_pdl = False, True
+    if GENERIC:
+        launcher.arg_annotations, launcher.kernel_signature = ("annotations",), b"signature"
+        launcher.gsan_enabled = False
+    return launcher
 
 
-ARGS = ["q", "kv", 7, 0.5, None]
+def _compiled(scratch=0):
+    """Triton's CompiledKernel (loaded, as after its first launch) on that launcher."""
+    calls = []
+    compiled = object.__new__(CompiledKernel)
+    compiled.module, compiled.function, compiled.name, compiled.src = object(), 0xF00, "k", None
+    compiled.packed_metadata = (4, 1, 1024)
+    compiled._run = _launcher(lambda *a: calls.append(a), scratch)
+    return compiled, calls
 
 
-def test_recognizes_the_installed_triton():
-    expected = "per-kernel" if triton.__version__.startswith("3.6.") else "generic"
-    assert L._call_layout(CudaLauncher) == expected
+# argument positions of launch metadata and the two hooks in each layout's C-launcher call
+_HOOK_SLOTS = (8, 9, 10) if GENERIC else (10, 11, 12)
 
 
-@pytest.mark.parametrize("cls", [_PerKernel, _Generic])
-def test_direct_launch_passes_what_tritons_path_passes(cls):
-    compiled = _Compiled(cls)
+def test_the_installed_triton_is_a_verified_one():
+    assert L.fingerprint(CompiledKernel.__getitem__) in L._VERIFIED_RUNNERS
+    assert L._call_layout(CudaLauncher) == ("generic" if GENERIC else "per-kernel")
+
+
+def test_direct_launch_passes_what_tritons_path_passes(cpu_driver):
+    compiled, calls = _compiled()
     launcher = L.direct_launcher(compiled, (132,))
-    assert launcher.layout == ("per-kernel" if cls is _PerKernel else "generic")
+    assert launcher.layout == ("generic" if GENERIC else "per-kernel")
     launcher(list(ARGS), 77)
-    compiled.runner_path = compiled[(132, 1, 1)]
-    compiled.runner_path(*ARGS, stream=77)
-    (kind1, direct), (kind2, _), (kind3, via_triton) = compiled.calls
-    assert (kind1, kind2, kind3) == ("launch", "runner", "launch")
-    assert direct[:5] == (132, 1, 1, 77, 0xF00)
-    if cls is _Generic:  # the sequence may be a list or a tuple: the C launcher takes any sequence
-        direct = direct[:-1] + (tuple(direct[-1]),)
-    assert direct == via_triton
+    compiled[(132, 1, 1)](*ARGS, stream=77)  # Triton's own path, for comparison
+    direct, via_triton = calls
+    assert direct[:5] == (132, 1, 1, 77, 0xF00) and len(direct) == len(via_triton)
+    for i, (ours, theirs) in enumerate(zip(direct, via_triton)):
+        if i in _HOOK_SLOTS:  # Triton: launch metadata and empty hook chains; here: nothing to call
+            assert ours is None and (theirs is None or i == _HOOK_SLOTS[0] or not theirs.calls)
+        elif GENERIC and i == len(direct) - 1:  # the kernel arguments, as one sequence
+            assert list(ours) == list(theirs) == ARGS
+        else:
+            assert ours == theirs, i
 
 
-@pytest.mark.parametrize("cls", [_PerKernel, _Generic])
-def test_a_launch_hook_sends_launches_through_triton(cls):
-    compiled = _Compiled(cls)
+def test_a_launch_hook_sends_launches_through_triton(cpu_driver):
+    compiled, calls = _compiled()
     launcher = L.direct_launcher(compiled, (8,))
-    seen = []
-    hook = seen.append
+    hook = lambda metadata: None  # noqa: E731
     knobs.runtime.launch_enter_hook.add(hook)
     try:
         launcher(list(ARGS), 1)
     finally:
         knobs.runtime.launch_enter_hook.remove(hook)
-    assert [k for k, _ in compiled.calls] == ["runner", "launch"] and seen == [{"name": "k"}]
+    assert calls[0][_HOOK_SLOTS[1]] is knobs.runtime.launch_enter_hook  # Triton's path, hook chain passed
     launcher(list(ARGS), 1)
-    assert [k for k, _ in compiled.calls] == ["runner", "launch", "launch"]
+    assert calls[1][_HOOK_SLOTS[1]] is None  # direct again once the hook is gone
 
 
-@pytest.mark.parametrize("make", [lambda: _Compiled(_Reordered), lambda: _Compiled(_Generic, scratch=256)],
-                         ids=["unknown-layout", "needs-scratch"])
-def test_unrecognized_or_scratch_launchers_take_tritons_path(make):
-    compiled = make()
-    launcher = L.direct_launcher(compiled, (8,))
-    assert launcher.layout is None
-    launcher(list(ARGS), 1)
-    assert [k for k, _ in compiled.calls] == ["runner", "launch"]
+def test_a_kernel_with_scratch_memory_takes_tritons_path():
+    compiled, _ = _compiled(scratch=256)
+    assert L.direct_launcher(compiled, (8,)).layout is None
+
+
+def test_unverified_triton_code_takes_tritons_path(monkeypatch):
+    class Patched(CudaLauncher):
+        def __call__(self, gridX, gridY, gridZ, stream, function, *args):  # a layout never checked
+            self.launch(gridX, gridY, gridZ, stream, function, *args)
+
+    assert L._call_layout(Patched) is None
+    monkeypatch.setattr(L, "_VERIFIED_RUNNERS", set())
+    assert L._call_layout(CudaLauncher) is None
 
 
 def test_no_launcher_without_a_grid_indexable_kernel():

@@ -7,10 +7,10 @@ C launcher then calls both (empty) hook chains back in Python. For a kernel laun
 times per second by an op that has already checked its arguments, that is most of the launch.
 
 :func:`direct_launcher` calls the C launcher itself with the same arguments Triton would pass,
-for the launcher layouts it knows (Triton 3.6; 3.7-3.9), and only while no launch hook is
-installed: with a hook (a profiler such as proton) every launch goes through Triton's own path,
-so the hooks see it. Kernels that need a scratch allocation or instrumentation, and launcher
-layouts it does not know, always take Triton's path.
+for the Triton releases whose launch code it was checked against (3.6.0, 3.7.1, 3.8.0, 3.9.0; by
+fingerprint), and only while no launch hook is installed: with a hook (a profiler such as proton) every launch goes through Triton's own path,
+so the hooks see it. Kernels that need a scratch allocation or instrumentation, and Triton code it
+was not checked against, always take Triton's path.
 """
 from __future__ import annotations
 
@@ -19,29 +19,27 @@ from typing import Callable, Optional, Sequence
 __all__ = ["KernelLauncher", "direct_launcher"]
 
 
-# The argument list CudaLauncher.__call__ passes to its C launcher, as source text, per layout we
-# can replay: "per-kernel" (3.6: a C module compiled for the kernel's signature, arguments spread)
-# and "generic" (3.7-3.9: one launcher driven by the kernel signature, arguments as one sequence).
-_BASE = ("gridX", "gridY", "gridZ", "stream", "function")
-_HOOK_PARAMS = ("kernel_metadata", "launch_metadata", "launch_enter_hook", "launch_exit_hook")
-_KNOWN = {  # (parameters of __call__, arguments of its self.launch call) -> layout
-    (_BASE + ("*args",),
-     _BASE + ("self.launch_cooperative_grid", "self.launch_pdl", "global_scratch", "profile_scratch", "*args")):
-        "per-kernel",
-    **{(_BASE + _HOOK_PARAMS + ("*args",),
-        _BASE + ("self.launch_cooperative_grid", "self.launch_pdl") + _HOOK_PARAMS
-        + ("global_scratch", "profile_scratch", "self.arg_annotations", "self.kernel_signature", name)): "generic"
-       for name in ("args", "kernel_args")},
+# The Triton code the direct launch stands in for, by fingerprint (the AST of its source): the
+# runner of CompiledKernel[grid] and CudaLauncher.__call__ of each Triton release whose argument
+# passing was checked against the direct launch (test/python/test_kernel_launcher.py drives the
+# real ones on the CPU with the C launcher replaced). Two layouts: "per-kernel" (3.6: a C module
+# compiled for the kernel's signature, arguments spread) and "generic" (3.7-3.9: one launcher
+# driven by the kernel signature, arguments as one sequence). Any other code -- a newer Triton, a
+# patched one -- takes Triton's own path: slower by a few microseconds, never wrong.
+_VERIFIED_RUNNERS = {"df5cec1aacfebda7"}  # CompiledKernel.__getitem__, 3.6.0-3.9.0
+_VERIFIED_LAUNCHERS = {
+    "0e75448fd36f641d": "per-kernel",  # 3.6.0
+    "3c1193bbb7d6aa6f": "generic",  # 3.7.1
+    "3730dbe4df3d290c": "generic",  # 3.8.0
+    "d5029ab1311bec67": "generic",  # 3.9.0
 }
-# what CompiledKernel's runner hands to the launcher (the same in 3.6-3.9)
-_RUNNER_CALL = ("grid[0]", "grid[1]", "grid[2]", "stream", "self.function", "self.packed_metadata", "launch_metadata",
-                "knobs.runtime.launch_enter_hook", "knobs.runtime.launch_exit_hook", "*args")
 _LAYOUTS: dict = {}  # launcher class -> layout (or None)
 
 
-def _one_call(fn, callee: str) -> Optional[tuple]:
-    """The arguments (as source text) of the one call of ``callee`` in ``fn``, or None."""
+def fingerprint(fn) -> Optional[str]:
+    """A digest of ``fn``'s syntax tree (comments, formatting and line numbers do not count)."""
     import ast
+    import hashlib
     import inspect
     import textwrap
 
@@ -49,27 +47,16 @@ def _one_call(fn, callee: str) -> Optional[tuple]:
         tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
     except (OSError, TypeError, SyntaxError):
         return None
-    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call) and ast.unparse(node.func) == callee]
-    if len(calls) != 1 or calls[0].keywords:
-        return None
-    return tuple(ast.unparse(a) for a in calls[0].args)
+    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()[:16]
 
 
 def _call_layout(cls) -> Optional[str]:
-    """The layout of ``cls.__call__`` (parameters and its one ``self.launch(...)`` call, read from
-    the source), provided CompiledKernel's runner calls it the way this module assumes."""
-    import inspect
-
+    """The verified layout of ``cls.__call__``, provided CompiledKernel's runner is a verified one."""
     from triton.compiler.compiler import CompiledKernel
 
-    if _one_call(CompiledKernel.__getitem__, "self.run") != _RUNNER_CALL:
+    if fingerprint(CompiledKernel.__getitem__) not in _VERIFIED_RUNNERS:
         return None
-    try:
-        params = tuple(("*" if p.kind is p.VAR_POSITIONAL else "") + p.name
-                       for p in inspect.signature(cls.__call__).parameters.values())[1:]
-    except (TypeError, ValueError):
-        return None
-    return _KNOWN.get((params, _one_call(cls.__call__, "self.launch")))
+    return _VERIFIED_LAUNCHERS.get(fingerprint(cls.__call__))
 
 
 def _layout(launcher) -> Optional[str]:
