@@ -115,6 +115,35 @@ def test_unverified_triton_code_takes_tritons_path(monkeypatch):
     assert L._call_layout(CudaLauncher) is None
 
 
+def _f(a, b):
+    return a + b
+
+
+class _Reformatted:
+    def _f(a,b):  # noqa: E231,N805 - the same code as _f, laid out differently
+        # a comment
+        return (a
+                + b)
+
+
+def _g(a, b):
+    return a - b
+
+
+def test_fingerprint_sees_code_not_layout():
+    assert L.fingerprint(_f) == L.fingerprint(_Reformatted._f) != L.fingerprint(_g)
+    assert L.fingerprint(len) is None  # no Python source
+
+
+def test_a_compiled_kernel_with_its_own_runner_takes_tritons_path():
+    class Custom(CompiledKernel):
+        def __getitem__(self, grid):
+            return lambda *args, stream=None: None
+
+    assert L._call_layout(CudaLauncher, Custom) is None
+    assert L._call_layout(CudaLauncher, CompiledKernel) is not None
+
+
 def test_no_launcher_without_a_grid_indexable_kernel():
     assert L.direct_launcher(None, (1,)) is None
     assert L.direct_launcher(object(), (1,)) is None

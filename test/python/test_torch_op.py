@@ -498,6 +498,11 @@ class _RecordingKernel:
         assert (kw["stride_os"], kw["stride_oh"], kw["stride_ls"]) == (out.stride(-3), out.stride(-2), lse.stride(-2))
         assert ml.stride() == lse.stride() and out.shape[-2] == q.shape[-2]
         assert kw["HAS_SINK"] == (sink is not None) and kw["HAS_TOPK_LENGTH"] == (tlen is not None)
+        if q.dim() == 4:  # batched: every batch stride is the tensor's own
+            assert (kw["stride_qb"], kw["stride_kvb"], kw["stride_ib"]) == (q.stride(0), kv.stride(0), idx.stride(0))
+            assert (kw["stride_ob"], kw["stride_lb"]) == (out.stride(0), lse.stride(0))
+        if tlen is not None and tlen.dim() == 2:
+            assert kw["stride_tlb"] == tlen.stride(0)
         assert all(t is None or t.stride(-1) == 1 for t in (sink, tlen))
         ref = sparse_mla_fwd_reference(q, kv, idx, kw["qk_scale_log2"] / LOG2E, 512, sink, tlen)
         for dst, src in zip((out, ml, lse), ref):
@@ -563,7 +568,7 @@ def _close(got, want):
 
 
 @pytest.mark.parametrize("kind", ["ws", "ws-padded-sink-topk_length", "tl-h16", "tl-batched-strided", "tl-triton",
-                                  "ws-misaligned-q"])
+                                  "ws-misaligned-q", "ws-batched-wide-topk_length"])
 @pytest.mark.parametrize("runner,current", [(True, 0), (True, -1), (False, 0)],
                          ids=["fast-other-device-current", "fast-same-device", "jit"])
 def test_cached_launch_replays_the_call(recording_kernels, kind, runner, current):
@@ -571,7 +576,7 @@ def test_cached_launch_replays_the_call(recording_kernels, kind, runner, current
     call's tensors, strides and scale (the recording kernel checks them), giving that call's result;
     padded heads are computed padded and returned sliced and contiguous."""
     h_q = {"ws": 128, "ws-padded-sink-topk_length": 32, "tl-h16": 16, "tl-batched-strided": 16}.get(kind, 64)
-    batch = 2 if kind == "tl-batched-strided" else None
+    batch = 2 if "batched" in kind else None
     backend = "triton" if kind == "tl-triton" else "tle"
     expect = kind.split("-")[0]
     for k in ("tl", "ws"):
@@ -586,6 +591,9 @@ def test_cached_launch_replays_the_call(recording_kernels, kind, runner, current
             extra["attn_sink"] = torch.randn(2 * h_q, generator=g)[::2]  # strided: copied per call
             tlen = torch.randint(0, 21, (batch or 1, 5 * 2), generator=g).to(torch.int32)[:, ::2]
             extra["topk_length"] = tlen if batch else tlen[0]
+        if kind == "ws-batched-wide-topk_length":  # rows of a wider buffer: stride (8, 1), not copied
+            g = torch.Generator().manual_seed(seed)
+            extra["topk_length"] = torch.randint(0, 21, (batch, 8), generator=g).to(torch.int32)[:, :5]
         if kind == "ws-misaligned-q":
             q = torch.cat([q.flatten(), q.flatten()[:1]])[1:].view(q.shape)  # storage offset: 2 bytes
             assert q.data_ptr() % 16
@@ -640,11 +648,18 @@ def test_eager_shortcut_only_when_nothing_observes_the_op():
             return func(*args, **(kwargs or {}))
 
     assert sm._unobserved()
+    # a negative-bit view is materialized by the dispatcher, so it must not take the shortcut
+    q, kv, idx = make_inputs()
+    assert sm._no_negative_view(q, kv, idx, None, None)
+    assert not sm._no_negative_view(torch._neg_view(q), kv, idx, None, None)
+    assert not sm._no_negative_view(q, kv, idx, torch._neg_view(torch.ones(16)), None)
     with Dispatch():
         assert not sm._unobserved()
     with Function():
         assert not sm._unobserved()
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]):
+        assert not sm._unobserved()
+    with torch.autograd.profiler_legacy.profile():
         assert not sm._unobserved()
     seen = []
     torch.func.vmap(lambda x: seen.append(sm._unobserved()) or x)(torch.ones(2, 3))

@@ -26,18 +26,21 @@ __all__ = ["KernelLauncher", "direct_launcher"]
 # compiled for the kernel's signature, arguments spread) and "generic" (3.7-3.9: one launcher
 # driven by the kernel signature, arguments as one sequence). Any other code -- a newer Triton, a
 # patched one -- takes Triton's own path: slower by a few microseconds, never wrong.
-_VERIFIED_RUNNERS = {"df5cec1aacfebda7"}  # CompiledKernel.__getitem__, 3.6.0-3.9.0
+_VERIFIED_RUNNERS = {"298a99432ec4268b"}  # CompiledKernel.__getitem__, 3.6.0-3.9.0
 _VERIFIED_LAUNCHERS = {
-    "0e75448fd36f641d": "per-kernel",  # 3.6.0
-    "3c1193bbb7d6aa6f": "generic",  # 3.7.1
-    "3730dbe4df3d290c": "generic",  # 3.8.0
-    "d5029ab1311bec67": "generic",  # 3.9.0
+    "cfc25ff2ab000bdf": "per-kernel",  # 3.6.0
+    "b1ea1862c5f75b17": "generic",  # 3.7.1
+    "66e406d613bbb84b": "generic",  # 3.8.0
+    "857aff49cf2bf778": "generic",  # 3.9.0
 }
-_LAYOUTS: dict = {}  # launcher class -> layout (or None)
+_LAYOUTS: dict = {}  # (launcher class, compiled-kernel class) -> layout (or None)
 
 
 def fingerprint(fn) -> Optional[str]:
-    """A digest of ``fn``'s syntax tree (comments, formatting and line numbers do not count)."""
+    """A digest of ``fn``'s syntax tree: node types and their identifiers and constants, in walk
+    order. Comments, formatting and line numbers do not count, and neither do the fields Python
+    versions add or omit when empty (``ast.dump`` differs between 3.11, 3.12 and 3.13; this does
+    not, checked on 3.10-3.13)."""
     import ast
     import hashlib
     import inspect
@@ -47,19 +50,25 @@ def fingerprint(fn) -> Optional[str]:
         tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
     except (OSError, TypeError, SyntaxError):
         return None
-    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()[:16]
+    parts = []
+    for node in ast.walk(tree):
+        parts.append(type(node).__name__)
+        parts.extend(f"{name}={value!r}" for name, value in ast.iter_fields(node)
+                     if isinstance(value, (str, bytes, int, float, complex)))
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
-def _call_layout(cls) -> Optional[str]:
-    """The verified layout of ``cls.__call__``, provided CompiledKernel's runner is a verified one."""
-    from triton.compiler.compiler import CompiledKernel
-
-    if fingerprint(CompiledKernel.__getitem__) not in _VERIFIED_RUNNERS:
+def _call_layout(cls, compiled_cls=None) -> Optional[str]:
+    """The verified layout of ``cls.__call__``, provided the compiled kernel's runner
+    (``compiled_cls.__getitem__``, default Triton's CompiledKernel) is a verified one."""
+    if compiled_cls is None:
+        from triton.compiler.compiler import CompiledKernel as compiled_cls
+    if fingerprint(compiled_cls.__getitem__) not in _VERIFIED_RUNNERS:
         return None
     return _VERIFIED_LAUNCHERS.get(fingerprint(cls.__call__))
 
 
-def _layout(launcher) -> Optional[str]:
+def _layout(launcher, compiled_cls) -> Optional[str]:
     """Which argument layout ``launcher`` (a CudaLauncher) passes to its C launcher, or None when
     this launch must take Triton's own path."""
     needed = ("launch", "global_scratch_size", "profile_scratch_size", "launch_cooperative_grid", "launch_pdl")
@@ -67,10 +76,10 @@ def _layout(launcher) -> Optional[str]:
         return None
     if launcher.global_scratch_size or launcher.profile_scratch_size or getattr(launcher, "gsan_enabled", False):
         return None  # Triton allocates scratch (or instruments) per launch: its path only
-    cls = type(launcher)
-    if cls not in _LAYOUTS:
-        _LAYOUTS[cls] = _call_layout(cls)
-    layout = _LAYOUTS[cls]
+    key = (type(launcher), compiled_cls)
+    if key not in _LAYOUTS:
+        _LAYOUTS[key] = _call_layout(*key)
+    layout = _LAYOUTS[key]
     if layout == "generic" and not (hasattr(launcher, "arg_annotations") and hasattr(launcher, "kernel_signature")):
         return None
     return layout
@@ -90,7 +99,7 @@ class KernelLauncher:
         self.grid = tuple(grid) + (1,) * (3 - len(grid))
         self.runner = compiled[self.grid]  # loads the binary (errors such as too much shared memory raise here)
         launcher = getattr(compiled, "run", None)
-        self.layout = None if launcher is None else _layout(launcher)
+        self.layout = None if launcher is None else _layout(launcher, type(compiled))
         self._runtime = knobs.runtime
         self._chain = getattr(knobs, "HookChain", None)
         if self.layout is not None:

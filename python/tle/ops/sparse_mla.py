@@ -407,8 +407,10 @@ def _build_plan(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, kernel, b
     if q.numel() == 0 or prob.s_q == 0:
         return plan
 
-    sink = None if attn_sink is None else attn_sink.contiguous()
-    tlen = None if topk_length is None else topk_length.contiguous()
+    # exactly the tensors each call will pass (copied only where the call copies them): the
+    # launch's strides come from these
+    sink = attn_sink.contiguous() if plan.sink_copy else attn_sink
+    tlen = topk_length.contiguous() if plan.tlen_copy else topk_length
     with torch.cuda.device(index), _tle_switch(backend):
         (usable, runner), launch = _compile(prob, q, kv, indices, sink, tlen, choice, num_sms, kernel)
         if not usable:  # the ws kernel cannot run here: the plain kernel instead
@@ -519,14 +521,15 @@ def sparse_mla_fwd(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_lengt
     if type(sm_scale) is not float:
         sm_scale = scale_value(sm_scale)
     if kernel is None and backend is None and config is None:
-        if plain and _unobserved():  # what the dispatcher would call, without its round trip (see top)
+        if plain and _unobserved() and _no_negative_view(q, kv, indices, attn_sink, topk_length):
+            # what the dispatcher would call, without its round trip (see the module docstring)
             return _cuda_impl(q, kv, indices, sm_scale, d_v, attn_sink, topk_length)
         return _OP(q, kv, indices, sm_scale, d_v, attn_sink, topk_length)
     _check_options(kernel, backend)
     if config is not None:
         c = SparseMLAConfig.parse(config)
         config = [c.block_h, c.block_k, c.num_warps, c.num_stages]
-    if plain and _unobserved():
+    if plain and _unobserved() and _no_negative_view(q, kv, indices, attn_sink, topk_length):
         return _cuda_impl(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kernel=kernel,
                           backend=backend, config=config)
     return _OP(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kernel=kernel, backend=backend,
@@ -539,24 +542,33 @@ def _eager_guards():
     try:
         C = torch._C
         return (torch.compiler.is_compiling, C._is_torch_function_mode_enabled, C._len_torch_dispatch_stack,
-                C._get_tracing_state, C._functorch.maybe_current_level, torch.autograd.profiler)
+                C._get_tracing_state, C._functorch.maybe_current_level, C._autograd._profiler_enabled)
     except AttributeError:
         return None
 
 
 _GUARDS = _eager_guards()
+
+
+def _no_negative_view(q, kv, indices, attn_sink, topk_length) -> bool:
+    """No input is a negative-bit view (``torch._neg_view``): the dispatcher would materialize one
+    before the kernel; the shortcut would read its raw data. (After :func:`_unobserved`: tracing
+    cannot ask a tensor this.)"""
+    return not (q.is_neg() or kv.is_neg() or indices.is_neg() or (attn_sink is not None and attn_sink.is_neg())
+                or (topk_length is not None and topk_length.is_neg()))
 _Tensor = torch.Tensor
 
 
 def _unobserved() -> bool:
     """Nothing that must see the op is active: torch.compile / export tracing, a torch-function or
-    dispatch mode (FakeTensor, FlopCounter, schema checks), jit tracing, a functorch transform, the
-    profiler. False where this torch lacks one of the checks."""
+    dispatch mode (FakeTensor, FlopCounter, schema checks), jit tracing, a functorch transform, a
+    profiler (Kineto or legacy, started from Python or C++). False where this torch lacks one of
+    the checks."""
     if _GUARDS is None:
         return False
-    compiling, function_mode, dispatch_modes, tracing, functorch_level, profiler = _GUARDS
+    compiling, function_mode, dispatch_modes, tracing, functorch_level, profiling = _GUARDS
     return not (compiling() or function_mode() or dispatch_modes() or tracing() is not None
-                or functorch_level() is not None or profiler._is_profiler_enabled)
+                or functorch_level() is not None or profiling())
 
 
 # --------------------------------------------------------------------------------------------------
