@@ -147,3 +147,63 @@ def test_a_compiled_kernel_with_its_own_runner_takes_tritons_path():
 def test_no_launcher_without_a_grid_indexable_kernel():
     assert L.direct_launcher(None, (1,)) is None
     assert L.direct_launcher(object(), (1,)) is None
+
+
+def _other_pythons() -> list:
+    """Python 3.10 / 3.12 / 3.13 interpreters that run here (pyenv's, or on PATH; its shims that
+    do not run are left out)."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    found = set()
+    for version in ("3.10", "3.12", "3.13"):
+        found.update(str(p) for p in Path.home().glob(f".pyenv/versions/{version}.*/bin/python{version}"))
+        on_path = shutil.which(f"python{version}")
+        if on_path:
+            found.add(on_path)
+    ok = []
+    for exe in sorted(found):
+        try:
+            if subprocess.run([exe, "-c", ""], capture_output=True, timeout=20).returncode == 0:
+                ok.append(exe)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    return ok
+
+
+_OTHER_PYTHONS = _other_pythons()
+
+
+@pytest.mark.skipif(not _OTHER_PYTHONS, reason="no other Python interpreter here (CI has 3.11 only)")
+@pytest.mark.parametrize("python", _OTHER_PYTHONS)
+def test_fingerprints_hold_on_other_pythons(python, tmp_path):
+    """The installed Triton's launch code has the same fingerprint under other Pythons (the GPU
+    machine runs 3.12): ast.dump would not (3.12 and 3.13 change it)."""
+    import subprocess
+    import textwrap
+
+    script = tmp_path / "fp.py"
+    script.write_text(textwrap.dedent(f"""
+        import ast, importlib.util, sys, textwrap
+        spec = importlib.util.spec_from_file_location("launch", {L.__file__!r})
+        L = importlib.util.module_from_spec(spec); spec.loader.exec_module(L)
+        def fp(path, cls, meth, out):
+            src = open(path).read()
+            node = next(m for n in ast.walk(ast.parse(src)) if isinstance(n, ast.ClassDef) and n.name == cls
+                        for m in n.body if isinstance(m, ast.FunctionDef) and m.name == meth)
+            seg = textwrap.dedent(ast.get_source_segment(src, node, padded=True))
+            open(out, "w").write("class C:\\n" + textwrap.indent(seg, "    "))
+            spec = importlib.util.spec_from_file_location(cls, out)
+            m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
+            return L.fingerprint(getattr(m.C, meth))
+        print(fp(sys.argv[1], "CudaLauncher", "__call__", sys.argv[3]),
+              fp(sys.argv[2], "CompiledKernel", "__getitem__", sys.argv[4]))
+    """))
+    import triton.backends.nvidia.driver as drv
+    import triton.compiler.compiler as comp
+
+    out = subprocess.run([python, str(script), drv.__file__, comp.__file__, str(tmp_path / "a.py"),
+                          str(tmp_path / "b.py")], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [L.fingerprint(CudaLauncher.__call__), L.fingerprint(CompiledKernel.__getitem__)]
