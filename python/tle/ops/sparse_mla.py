@@ -213,8 +213,10 @@ def _warn_once(key: str, message: str) -> None:
 def compile_or_fallback(launch: SparseMLALaunch, *, explicit: bool, identity=None) -> tuple:
     """Compile ``launch``'s kernel and load it on the current device: ``(True, runner)``, or
     ``(False, None)`` when the warp-specialized kernel cannot run here and the call should run the
-    plain kernel. ``runner`` is None where this Triton offers no compiled-kernel launcher (the
-    op then launches through the JIT).
+    plain kernel. ``runner(args, stream)`` is a :class:`tle.integration.launch.KernelLauncher`
+    (the compiled kernel replayed without Triton's per-launch argument binding; the op's cache
+    key holds everything the binder would look at), or None where this Triton offers no
+    compiled-kernel launcher (the op then launches through the JIT). Load errors propagate.
 
     The ws kernel rests on Triton's experimental Gluon API. When it fails to compile or load (or
     its module rejects the binary, e.g. because it spills), TLE warns once (TLEWarning, with the
@@ -222,13 +224,13 @@ def compile_or_fallback(launch: SparseMLALaunch, *, explicit: bool, identity=Non
     explicit ``kernel="ws"`` raise RuntimeError instead. Failures of the plain kernel propagate.
     """
     if launch.kernel != "ws":
-        return True, _runner(launch.compile(), launch.grid)
+        return True, direct_launcher(launch.compile(), launch.grid)
     key = (launch.specialization(), identity)
     cause = None
     if key not in _FAILED:
         try:
             compiled = launch.compile()
-            runner = _runner(compiled, launch.grid)
+            runner = direct_launcher(compiled, launch.grid)
             reason = _built_reason(compiled)
             if reason is None:
                 return True, runner
@@ -242,16 +244,6 @@ def compile_or_fallback(launch: SparseMLALaunch, *, explicit: bool, identity=Non
         raise RuntimeError(message) from cause
     _warn_once(f"compile:{key}", f"{message}; running the plain kernel instead (TLE_STRICT=1 raises)")
     return False, None
-
-
-def _runner(compiled, grid):
-    """A launcher ``runner(args, stream)`` replaying ``compiled`` on ``grid`` without Triton's
-    per-launch argument binding (:mod:`tle.integration.launch`: no Python layers either while no
-    launch hook is installed), loaded on the current device; None when this Triton's compiled
-    kernels offer none (or a JIT cache hook kept the kernel from being compiled). Load errors (e.g.
-    out of shared memory) propagate. The op's cache key holds everything the binder would look at
-    (strides, alignment, TLE's cache identity)."""
-    return direct_launcher(compiled, grid)
 
 
 def _built_reason(compiled) -> Optional[str]:
