@@ -84,11 +84,6 @@ except AttributeError:  # pragma: no cover - non-CPython / unusual platforms
     _RAW_KEYS, _RAW_OK = (), False
 
 
-def _env_snapshot() -> tuple:
-    """Raw values of TLE's environment variables (hashable, cheap; bytes on POSIX)."""
-    if _RAW_OK:
-        return tuple(map(os.environ._data.get, _RAW_KEYS))  # type: ignore[attr-defined]
-    return tuple(os.environ.get(name) for name in ENV_VARS)
 
 
 def _decode(v):
@@ -98,8 +93,12 @@ def _decode(v):
 
 
 def state_key() -> tuple:
-    """Changes whenever the effective options (or TLE_NATIVE_LIB) may have changed."""
-    return (_env_snapshot(), _generation)
+    """Changes whenever the effective options (or TLE_NATIVE_LIB) may have changed: the raw values
+    of TLE's environment variables (bytes on POSIX), then the generation of programmatic changes.
+    Flat, and read straight from the dict behind os.environ: it runs on every launch."""
+    if _RAW_OK:
+        return (*map(os.environ._data.get, _RAW_KEYS), _generation)  # type: ignore[attr-defined]
+    return (*(os.environ.get(name) for name in ENV_VARS), _generation)
 
 
 def _from_env(snapshot: tuple) -> Options:
@@ -125,7 +124,7 @@ def current() -> Options:
     if opts is not None:
         return opts
     with _lock:
-        opts = _from_env(key[0])
+        opts = _from_env(key[:-1])
         if _overrides:
             opts = replace(opts, **_overrides)
         if opts.env_disabled:

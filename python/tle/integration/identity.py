@@ -86,7 +86,7 @@ def cache_identity() -> Optional[str]:
     a dict lookup keyed by the raw environment state when nothing changed."""
     if not STATE.installed:
         return None
-    key = (_config.state_key(), STATE.steps_generation)
+    key = (*_config.state_key(), STATE.steps_generation)
     ident = STATE.identity_cache.get(key, _MISSING)
     if ident is _MISSING:
         cfg = _config.current()
