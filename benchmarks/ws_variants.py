@@ -181,7 +181,7 @@ def both_own_max(q, kv, idx, sm_scale, d_v, attn_sink=None, topk_length=None):
     return _launch("both_own_max", q, kv, idx, sm_scale, d_v, attn_sink, topk_length)
 
 
-def time_variants(s_kv: int, rounds: int) -> None:
+def time_variants(s_kv: int, rounds: int, names=None) -> None:
     """GPU: every variant on one headline point (s_q 4096, h_q 128, topk 2048, d_qk 576), in
     interleaved rounds on fresh inputs; variants that compute the function are checked first."""
     import random
@@ -194,13 +194,14 @@ def time_variants(s_kv: int, rounds: int) -> None:
     from tle.bench import sparse_mla as bench
 
     point = Point("probe", s_kv)
-    times = {name: [] for name in VARIANTS}
+    chosen = ["baseline"] + [n for n in (names or VARIANTS) if n != "baseline"]
+    times = {name: [] for name in chosen}
     for r in range(rounds):
         inp = bench.make_point_inputs(point, torch.bfloat16, seed=r)
         ref = bench.reference(inp) if r == 0 else None
-        names = list(VARIANTS)
-        random.Random(r).shuffle(names)
-        for name in names:
+        order = list(chosen)
+        random.Random(r).shuffle(order)
+        for name in order:
             def fn(name=name):
                 return _launch(name, *inp.args())
             if ref is not None and name not in TIMING_ONLY:
@@ -232,10 +233,15 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--time", default=None, metavar="S_KV[,S_KV]")
     p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--variants", default=None, metavar="NAME[,NAME]", help="default: all (baseline always)")
     args = p.parse_args(argv)
+    names = args.variants.split(",") if args.variants else None
+    unknown = set(names or ()) - set(VARIANTS)
+    if unknown:
+        p.error(f"unknown variants {sorted(unknown)}; known: {', '.join(VARIANTS)}")
     if args.time:
         for s_kv in args.time.split(","):
-            time_variants(int(s_kv), args.rounds)
+            time_variants(int(s_kv), args.rounds, names)
         return 0
     q = torch.empty(4096, 128, 576, dtype=torch.bfloat16, device="meta")
     kv = torch.empty(65536, 1, 576, dtype=torch.bfloat16, device="meta")
