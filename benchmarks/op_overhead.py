@@ -15,9 +15,10 @@ target (issue 14): TLE's call path adds at most 10 us over FlashMLA's at small s
 Rows: ``tle.ops.sparse_mla_fwd`` (the Python entry point), ``torch.ops.tle.sparse_mla_fwd`` (the
 registered op, as torch.compile / an engine calls it), ``tle.flash_mla`` (the drop-in), FlashMLA's
 ``sparse_prefill_fwd``; and, to show where TLE's time goes, the op's CUDA implementation called
-directly (no dispatcher), its launch alone (TLE's direct launch, and Triton's
-``CompiledKernel[grid]`` runner it replaces), the dispatcher's round trip into an empty Python
-op, and the op's three output allocations alone.
+directly (no dispatcher), the same without its C++ entry point (the Python
+path it falls back to), the C++ entry point alone (the call's signature and the three outputs),
+its launch alone (TLE's direct launch, and Triton's ``CompiledKernel[grid]`` runner it replaces),
+the dispatcher's round trip into an empty Python op, and three output allocations from Python.
 """
 from __future__ import annotations
 
@@ -83,7 +84,7 @@ def launch_only(plan, q, kv, idx, sink, tlen, scale):
     """The cached launch of ``plan`` on fixed outputs, ``(TLE's direct launch, Triton's
     CompiledKernel[grid] runner)``: the launch's share of the call, both ways (both with the data
     pointers the plan passes)."""
-    out, ml, lse = plan(q, kv, idx, (q.data_ptr(), kv.data_ptr(), idx.data_ptr()), scale, sink, tlen)
+    out, ml, lse = plan.allocate()
     args = plan.template.copy()
     args[:8] = [None if t is None else t.data_ptr() for t in (q, kv, idx, sink, tlen, out, ml, lse)]
     args[plan.scale_pos] = scale * 1.4426950408889634
@@ -150,6 +151,14 @@ def main(argv=None) -> int:
           f"TLE enabled: {tle.is_enabled()}; h_q {args.h_q}, s_kv {args.s_kv}, topk {args.topk}, d_qk {args.d_qk}, "
           f"extras: {args.extras}; {args.calls} calls x {args.repeats} interleaved rounds, median (min) us per call; "
           f"vs FlashMLA: median over rounds of the difference within a round")
+    from tle.ops import torch_ext
+
+    t0 = time.perf_counter()
+    try:
+        entry = f"C++ ({torch_ext.load().__file__}, ready in {time.perf_counter() - t0:.1f} s)"
+    except torch_ext.BuildError as e:
+        entry = f"Python only: the C++ entry point is not available ({e})"
+    print(f"# op entry point: {entry}")
     rows = []
     header = f"{'s_q':>6} {'kernel':>10} {'provider':<36} {'us/call':>9} {'min':>8} {'vs FlashMLA':>12}"
     print(header)
@@ -166,8 +175,11 @@ def main(argv=None) -> int:
             "torch.ops.tle.sparse_mla_fwd": lambda: op(q, kv, idx, scale, 512, sink, tlen),
             "tle.flash_mla.flash_mla_sparse_fwd": lambda: flash_mla_sparse_fwd(q, kv, idx, scale, 512, sink, tlen),
             "  (op's CUDA impl, no dispatcher)": lambda: sm._cuda_impl(q, kv, idx, scale, 512, sink, tlen),
+            "  (op's CUDA impl, Python entry)": lambda: sm._python_call(q, kv, idx, scale, 512, sink, tlen, None,
+                                                                        None, None),
+            "  (C++ entry: signature + outputs)": lambda: sm._prepare(q, kv, idx, sink, tlen, 512),
             "  (dispatcher into an empty op)": lambda: noop(q, kv, idx, scale, 512, sink, tlen),
-            "  (3 output allocations, as the op)": lambda: (
+            "  (3 output allocations from Python)": lambda: (
                 torch.empty_strided((s_q, args.h_q, 512), (args.h_q * 512, 512, 1), dtype=q.dtype, device=q.device),
                 torch.empty_strided((s_q, args.h_q), (args.h_q, 1), dtype=torch.float32, device=q.device),
                 torch.empty_strided((s_q, args.h_q), (args.h_q, 1), dtype=torch.float32, device=q.device)),

@@ -14,6 +14,8 @@ Environment (read at every compile, so a test or a launcher can change them at a
                        (tle.pipeline.auto); read when tle.pipeline.reset_default() runs.
   TLE_NATIVE_LIB=<so>  path of libtle_capi.so (``native_library_override``, used by tle._native).
   TLE_TLE_OPT=<exe>    path of tle-opt (``tool_override``).
+  TLE_CACHE_DIR=<dir>  where TLE keeps what it builds on first use (the op's C++ entry point,
+                       tle.ops.torch_ext); default ~/.cache/tle.
 
 Programmatic overrides (``set_options``, ``enable``/``disable``) take precedence over the
 environment, except that ``TLE_DISABLE=1`` always disables.
@@ -35,6 +37,7 @@ ENV_GLUON = "TLE_GLUON"
 
 ENV_MATERIALIZE = "TLE_MATERIALIZE"
 ENV_NATIVE_LIB = "TLE_NATIVE_LIB"
+ENV_CACHE_DIR = "TLE_CACHE_DIR"
 
 ENV_VARS = (ENV_DISABLE, ENV_PIPELINE, ENV_STRICT, ENV_DUMP_DIR, ENV_REPRO_DIR, ENV_GLUON, ENV_NATIVE_LIB)
 
@@ -143,6 +146,17 @@ def native_library_override() -> Optional[str]:
 def tool_override(name: str) -> Optional[str]:
     """TLE_<NAME> (e.g. TLE_TLE_OPT for ``tle-opt``): the executable to use instead of the packaged one."""
     return os.environ.get("TLE_" + name.upper().replace("-", "_")) or None
+
+
+def cache_dir() -> str:
+    """TLE_CACHE_DIR, else ~/.cache/tle (else <tmp>/tle-cache-<uid> where there is no home)."""
+    env = os.environ.get(ENV_CACHE_DIR)
+    if env:
+        return env
+    home = os.path.expanduser("~")
+    if home and home != "~" and os.access(home, os.W_OK):
+        return os.path.join(home, ".cache", "tle")
+    return os.path.join(tempfile.gettempdir(), f"tle-cache-{os.getuid() if hasattr(os, 'getuid') else 0}")
 
 
 def materialize_by_default() -> bool:

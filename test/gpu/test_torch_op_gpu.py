@@ -229,6 +229,26 @@ def test_eager_shortcut_same_bits_and_observers_still_see_the_op(monkeypatch):
     assert any(e.name == "tle::sparse_mla_fwd" for e in prof.events()) and calls == [1, 1]
 
 
+@pytest.mark.parametrize("case", CASES, ids=_IDS)
+def test_cxx_entry_point_is_used_and_gives_the_python_paths_bits(case, monkeypatch):
+    """The op's calls go through its C++ entry point (built for this torch on first use) and give
+    exactly what its Python path gives; its outputs live on the inputs' device."""
+    from tle.ops import torch_ext
+
+    q, kv, idx, scale, extra = _problem(case, seed=6)
+    prepare = torch_ext.load().prepare
+    entered = []
+    monkeypatch.setattr(sm, "_prepare", lambda *a: entered.append(1) or prepare(*a))
+    got = _step(q, kv, idx, scale, **extra)
+    via_op = torch.ops.tle.sparse_mla_fwd(q, kv, idx, scale, **extra)
+    assert entered == [1, 1]
+    monkeypatch.setattr(sm, "_prepare", sm._declined)
+    want = _step(q, kv, idx, scale, **extra)
+    _assert_same_bits(got, want)
+    _assert_same_bits(via_op, want)
+    assert all(t.device == q.device for t in got)
+
+
 @needs_ws
 @pytest.mark.parametrize("h_q", [32, 48, 80, 112])
 def test_padded_heads_equal_the_caller_padded_problem(h_q):

@@ -509,9 +509,10 @@ class _RecordingKernel:
             dst.copy_(src)
 
 
-@pytest.fixture
-def recording_kernels(monkeypatch, fresh_op_state):
-    from tle.ops import sparse_mla_launch, sparse_mla_tl, sparse_mla_ws
+@pytest.fixture(params=["cxx-entry", "python-entry"])
+def recording_kernels(request, monkeypatch, fresh_op_state):
+    """Both per-call paths: the C++ entry point (tle.ops.torch_ext) and the Python one."""
+    from tle.ops import sparse_mla_launch, sparse_mla_tl, sparse_mla_ws, torch_ext
 
     kernels = {"tl": _RecordingKernel(sparse_mla_tl.sparse_mla_tl_kernel),
                "ws": _RecordingKernel(sparse_mla_ws.sparse_mla_ws_kernel)}
@@ -550,6 +551,17 @@ def recording_kernels(monkeypatch, fresh_op_state):
         return real_impl(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, **options)
 
     monkeypatch.setattr(sm, "_cuda_impl", impl)
+    if request.param == "cxx-entry":
+        prepare = torch_ext.load().prepare
+
+        def registering_prepare(*args):
+            got = prepare(*args)
+            assert got is not None, "the C++ entry point declined a plain call"
+            register(*got[1:4])
+            return got
+        monkeypatch.setattr(sm, "_prepare", registering_prepare)
+    else:
+        monkeypatch.setattr(sm, "_prepare", sm._declined)
     for k in ("tl", "ws"):
         kernels[k].live = live
     current = [0]  # the "current device": 0 is not the CPU tensors' get_device() = -1

@@ -7,8 +7,9 @@
 
 * CUDA: TLE's kernels, chosen per call by :func:`select_kernel`; the choice, the validation
   and the compiled launch are cached per call signature (shapes, strides, dtypes, devices,
-  pointer alignment, options, TLE's state), so a repeated call costs a dictionary lookup, three
-  allocations and a direct launch (:mod:`tle.integration.launch`). Nothing reads a device
+  pointer alignment, options, TLE's state), so a repeated call costs one C call that reads its
+  signature and allocates the outputs (:mod:`tle.ops.torch_ext`; without it, the same from
+  Python), a dictionary lookup and a direct launch (:mod:`tle.integration.launch`). Nothing reads a device
   tensor on the host: the op can be captured in a CUDA graph. It launches on the inputs' device
   (whatever the current device is) and on that device's current stream.
 * CPU: the fp32 reference (:mod:`tle.ops.reference`), ``out`` in q's dtype.
@@ -277,39 +278,45 @@ class _Plan:
     __slots__ = ("index", "device", "dtype", "backend", "out_layout", "stat_layout", "sink_copy", "tlen_copy",
                  "runner", "fn", "grid", "options", "template", "scale_pos", "stream")
 
-    def __call__(self, q, kv, indices, pointers, sm_scale, attn_sink, topk_length):
-        """Allocate the outputs and launch; ``pointers``: the data pointers of q, kv, indices."""
+    def allocate(self) -> tuple:
+        """The outputs, from Python (the C++ entry point allocates its own)."""
         device = self.device
         # empty_strided: the cheapest allocation from Python (the strides are the contiguous ones)
-        out = torch.empty_strided(*self.out_layout, dtype=self.dtype, device=device)
-        max_logits = torch.empty_strided(*self.stat_layout, dtype=torch.float32, device=device)
-        lse = torch.empty_strided(*self.stat_layout, dtype=torch.float32, device=device)
+        return (torch.empty_strided(*self.out_layout, dtype=self.dtype, device=device),
+                torch.empty_strided(*self.stat_layout, dtype=torch.float32, device=device),
+                torch.empty_strided(*self.stat_layout, dtype=torch.float32, device=device))
+
+    def launch(self, q, kv, indices, sm_scale, attn_sink, topk_length, outputs, pointers):
+        """Compute into ``outputs`` (out, max_logits, lse) and return them; ``pointers``: the data
+        pointers of q, kv, indices, attn_sink, topk_length and the outputs (POINTER_ARGS order)."""
         if self.template is None:  # nothing to compute (an empty problem)
-            return out, max_logits, lse
-        if self.sink_copy:
-            attn_sink = attn_sink.contiguous()
-        if self.tlen_copy:
-            topk_length = topk_length.contiguous()
+            return outputs
+        if self.sink_copy or self.tlen_copy:
+            pointers = list(pointers)
+            if self.sink_copy:
+                attn_sink = attn_sink.contiguous()
+                pointers[3] = attn_sink.data_ptr()
+            if self.tlen_copy:
+                topk_length = topk_length.contiguous()
+                pointers[4] = topk_length.data_ptr()
         args = self.template.copy()
         args[self.scale_pos] = sm_scale * LOG2E
         runner, index = self.runner, self.index
         if runner is not None:
             # raw pointers: the C launcher takes them as they are, where a tensor costs it a
             # data_ptr() call and a driver query each (the key already pins device and layout)
-            args[:8] = (*pointers, None if attn_sink is None else attn_sink.data_ptr(),  # POINTER_ARGS
-                        None if topk_length is None else topk_length.data_ptr(), out.data_ptr(),
-                        max_logits.data_ptr(), lse.data_ptr())
+            args[:8] = pointers  # POINTER_ARGS
             if _current_device() == index:  # the common case
                 runner(args, self.stream(index))
             else:
                 with torch.cuda.device(index):  # the launch belongs to the inputs' device, not the current one
                     runner(args, self.stream(index))
-            return out, max_logits, lse
-        args[:8] = q, kv, indices, attn_sink, topk_length, out, max_logits, lse
+            return outputs
+        args[:8] = (q, kv, indices, attn_sink, topk_length, *outputs)
         with torch.cuda.device(index), _tle_switch(self.backend):
             # through the JIT, which binds the arguments again and compiles with TLE's state
             self.fn[self.grid](*args, **self.options)
-        return out, max_logits, lse
+        return outputs
 
 
 _PLANS: dict = {}
@@ -343,13 +350,46 @@ def _misalignment(*tensors) -> int:
 def _cuda_impl(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_length=None, *, tle_kernel=None, backend=None,
                config=None):
     # the per-call path: everything here runs on every call (the rest is cached in the plan)
+    if not -SCALE_LIMIT <= sm_scale <= SCALE_LIMIT:  # per call: the scale is not part of the key
+        check_scale(sm_scale)
+    prepared = _prepare(q, kv, indices, attn_sink, topk_length, d_v)
+    if prepared is None:
+        return _python_call(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kernel, backend, config)
+    return _prepared_call(prepared, q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kernel, backend, config)
+
+
+def _eager_call(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kernel=None, backend=None, config=None):
+    """The eager shortcut: what the dispatcher would do with this call, without its round trip."""
+    if not -SCALE_LIMIT <= sm_scale <= SCALE_LIMIT:
+        check_scale(sm_scale)
+    prepared = _prepare(q, kv, indices, attn_sink, topk_length, d_v)
+    if prepared is not None:
+        return _prepared_call(prepared, q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kernel, backend,
+                              config)
+    if not _no_negative_view(q, kv, indices, attn_sink, topk_length):
+        # the dispatcher materializes a negative-bit view first; the kernel would read its raw data
+        return _OP(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kernel=tle_kernel, backend=backend,
+                   config=config)
+    return _python_call(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kernel, backend, config)
+
+
+def _prepared_call(prepared, q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kernel, backend, config):
+    """The cached launch after the C++ entry point read the call's signature and allocated."""
+    signature, out, max_logits, lse, pointers = prepared
+    key = (signature, d_v, tle_kernel, backend, None if config is None else tuple(config), _identity())
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _new_plan(key, q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kernel, backend, config)
+    return plan.launch(q, kv, indices, sm_scale, attn_sink, topk_length, (out, max_logits, lse), pointers)
+
+
+def _python_call(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kernel, backend, config):
+    """The cached launch without the C++ entry point: where it declines (it leaves the checks
+    with messages to this path) or could not be built."""
     if _grad_enabled() and (q.requires_grad or kv.requires_grad
                             or (attn_sink is not None and attn_sink.requires_grad)):
         _check_grad(q, kv, attn_sink)
-    if not -SCALE_LIMIT <= sm_scale <= SCALE_LIMIT:  # per call: the scale is not part of the key
-        check_scale(sm_scale)
-    pointers = q.data_ptr(), kv.data_ptr(), indices.data_ptr()
-    qp, kvp, ip = pointers
+    qp, kvp, ip = q.data_ptr(), kv.data_ptr(), indices.data_ptr()
     key = (q.shape, q.stride(), q.dtype, q.get_device(), kv.shape, kv.stride(), kv.dtype, kv.get_device(),
            indices.shape, indices.stride(), indices.dtype, indices.get_device(),
            (qp | kvp | ip) & 15 and _misalignment(q, kv, indices),
@@ -360,11 +400,36 @@ def _cuda_impl(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_length=No
            d_v, tle_kernel, backend, None if config is None else tuple(config), _identity())
     plan = _PLANS.get(key)
     if plan is None:
-        plan = _build_plan(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kernel, backend, config)
-        if len(_PLANS) >= _MAX_PLANS:
-            _PLANS.clear()
-        _PLANS[key] = plan
-    return plan(q, kv, indices, pointers, sm_scale, attn_sink, topk_length)
+        plan = _new_plan(key, q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kernel, backend, config)
+    outputs = plan.allocate()
+    pointers = (qp, kvp, ip, None if attn_sink is None else attn_sink.data_ptr(),
+                None if topk_length is None else topk_length.data_ptr(), *(t.data_ptr() for t in outputs))
+    return plan.launch(q, kv, indices, sm_scale, attn_sink, topk_length, outputs, pointers)
+
+
+def _new_plan(key, *call) -> _Plan:
+    plan = _build_plan(*call)
+    if len(_PLANS) >= _MAX_PLANS:
+        _PLANS.clear()
+    _PLANS[key] = plan
+    return plan
+
+
+def _first_prepare(*args):
+    """Builds or loads the C++ entry point on the first call, then stands aside for it."""
+    global _prepare
+    from .torch_ext import sparse_mla_prepare
+
+    _prepare = sparse_mla_prepare() or _declined
+    return _prepare(*args)
+
+
+def _declined(*args):
+    return None
+
+
+# the C++ entry point's prepare(q, kv, indices, attn_sink, topk_length, d_v) (torch_ext)
+_prepare = _first_prepare
 
 
 _grad_enabled = torch.is_grad_enabled
@@ -513,17 +578,16 @@ def sparse_mla_fwd(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_lengt
     if type(sm_scale) is not float:
         sm_scale = scale_value(sm_scale)
     if kernel is None and backend is None and config is None:
-        if plain and _unobserved() and _no_negative_view(q, kv, indices, attn_sink, topk_length):
+        if plain and _unobserved():
             # what the dispatcher would call, without its round trip (see the module docstring)
-            return _cuda_impl(q, kv, indices, sm_scale, d_v, attn_sink, topk_length)
+            return _eager_call(q, kv, indices, sm_scale, d_v, attn_sink, topk_length)
         return _OP(q, kv, indices, sm_scale, d_v, attn_sink, topk_length)
     _check_options(kernel, backend)
     if config is not None:
         c = SparseMLAConfig.parse(config)
         config = [c.block_h, c.block_k, c.num_warps, c.num_stages]
-    if plain and _unobserved() and _no_negative_view(q, kv, indices, attn_sink, topk_length):
-        return _cuda_impl(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kernel=kernel,
-                          backend=backend, config=config)
+    if plain and _unobserved():
+        return _eager_call(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, kernel, backend, config)
     return _OP(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kernel=kernel, backend=backend,
                config=config)
 
