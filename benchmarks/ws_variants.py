@@ -107,8 +107,8 @@ NO_KV_GATHER = [  # the producer issues no KV copies: the ring's barriers comple
     "kv_rope.index(0), kv_base, row0, valid0, 512, D_ROPE, cp_layout",
     "kv_rope.index(1), kv_base, row1, valid1, 512, D_ROPE, cp_layout")]
 # the same bytes left out of either half of each slot's refill (256 columns of 64 rows): if one
-# helps much more than the other, that half's refill is on the critical path (prepared
-# 2026-12-01, not yet measured)
+# helps much more than the other, that half's refill is on the critical path (measured
+# 2026-12-01: each recovers about half; docs/perf/LOG.md)
 _GATHERS = {
     "early": ("kv_lo.index(0), kv_base, row0, valid0, 0, 256, cp_layout",
               "kv_hi.index(1), kv_base, row1, valid1, 256, 256, cp_layout"),
@@ -117,13 +117,38 @@ _GATHERS = {
 }
 NO_EARLY_GATHER = [(f"            gather_tile_async({call})\n", "            pass\n") for call in _GATHERS["early"]]
 NO_LATE_GATHER = [(f"            gather_tile_async({call})\n", "            pass\n") for call in _GATHERS["late"]]
+# the producer loads the next pair's indices while this pair's copies wait for their slots, instead
+# of loading them right before the waits (ncu: 4.4% of TLE's stall samples are on global loads,
+# FlashMLA 1.4%)
+INDEX_PREFETCH = [
+    ("""        for t in range(npairs):
+            g = g0 + t
+            ph_prev = (g - 1) & 1
+            offs0 = 2 * t * 64 + gl.arange(0, 64, layout=rows_l)
+            offs1 = offs0 + 64
+            idx0 = gl.load(idx_row + offs0, mask=offs0 < n_idx, other=-1)
+            idx1 = gl.load(idx_row + offs1, mask=offs1 < n_idx, other=-1)
+""", """        offs0 = gl.arange(0, 64, layout=rows_l)
+        next0 = gl.load(idx_row + offs0, mask=offs0 < n_idx, other=-1)
+        next1 = gl.load(idx_row + offs0 + 64, mask=offs0 + 64 < n_idx, other=-1)
+        for t in range(npairs):
+            g = g0 + t
+            ph_prev = (g - 1) & 1
+            idx0 = next0
+            idx1 = next1
+            offs0 = 2 * (t + 1) * 64 + gl.arange(0, 64, layout=rows_l)
+            offs1 = offs0 + 64
+            next0 = gl.load(idx_row + offs0, mask=offs0 < n_idx, other=-1)
+            next1 = gl.load(idx_row + offs1, mask=offs1 < n_idx, other=-1)
+"""),
+]
 NO_EXP = [  # the softmax without its exponentials (MUFU)
     (f"            p = gl.exp2(sc - _exp_base({m})[:, None])\n", f"            p = sc - _exp_base({m})[:, None]\n")
     for m in ("m0", "m1")]
 
 VARIANTS = {"baseline": [], "c1_own_max": C1_OWN_MAX, "both_own_max": BOTH_OWN_MAX,
             "no_kv_gather": NO_KV_GATHER, "no_exp": NO_EXP,
-            "no_early_gather": NO_EARLY_GATHER, "no_late_gather": NO_LATE_GATHER}
+            "no_early_gather": NO_EARLY_GATHER, "no_late_gather": NO_LATE_GATHER, "index_prefetch": INDEX_PREFETCH}
 TIMING_ONLY = {"no_kv_gather", "no_exp", "no_early_gather", "no_late_gather"}
 
 
@@ -246,7 +271,7 @@ def main(argv=None) -> int:
     q = torch.empty(4096, 128, 576, dtype=torch.bfloat16, device="meta")
     kv = torch.empty(65536, 1, 576, dtype=torch.bfloat16, device="meta")
     idx = torch.empty(4096, 1, 2048, dtype=torch.int32, device="meta")
-    for name in VARIANTS:
+    for name in names or VARIANTS:
         with variant_kernel(name):
             src, options = kernel_source(q, kv, idx, 576 ** -0.5, kernel="ws")
         compiled = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=options)
