@@ -149,14 +149,31 @@ def tool_override(name: str) -> Optional[str]:
 
 
 def cache_dir() -> str:
-    """TLE_CACHE_DIR, else ~/.cache/tle (else <tmp>/tle-cache-<uid> where there is no home)."""
+    """TLE_CACHE_DIR, else ~/.cache/tle, else (no writable home) a private directory under the
+    temporary directory: TLE loads code it built from here, so a shared, predictable path is
+    used only when it is this user's own and nobody else can write to it."""
     env = os.environ.get(ENV_CACHE_DIR)
     if env:
         return env
     home = os.path.expanduser("~")
     if home and home != "~" and os.access(home, os.W_OK):
         return os.path.join(home, ".cache", "tle")
-    return os.path.join(tempfile.gettempdir(), f"tle-cache-{os.getuid() if hasattr(os, 'getuid') else 0}")
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    path = os.path.join(tempfile.gettempdir(), f"tle-cache-{uid}")
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        st = os.lstat(path)
+        if st.st_uid == uid and not st.st_mode & 0o022 and not os.path.islink(path):
+            return path
+    except OSError:
+        pass
+    global _private_cache
+    if _private_cache is None:  # someone else's or unsafe: a fresh one for this process
+        _private_cache = tempfile.mkdtemp(prefix="tle-cache-")
+    return _private_cache
+
+
+_private_cache: Optional[str] = None
 
 
 def materialize_by_default() -> bool:

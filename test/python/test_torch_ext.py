@@ -9,6 +9,7 @@ test/gpu/test_torch_op_gpu.py.
 """
 from __future__ import annotations
 
+import os
 import random
 import sys
 import warnings
@@ -107,12 +108,22 @@ class _Sub(torch.Tensor):
     pass
 
 
+def _without_data(t):
+    t = t.clone()
+    t.untyped_storage().resize_(0)  # sizes and strides stay; the data pointer is null
+    return t
+
+
 def test_declines_what_is_not_the_plain_case(prepare):
     q, kv, idx = inputs()
     declined = {
         "subclass q": (q.as_subclass(_Sub), kv, idx, None, None, 512),
         "subclass sink": (q, kv, idx, torch.zeros(16).as_subclass(_Sub), None, 512),
         "negative view": (torch._neg_view(q), kv, idx, None, None, 512),
+        "zero tensor": (torch._efficientzerotensor(q.shape, dtype=q.dtype), kv, idx, None, None, 512),
+        "functional tensor": (q, torch._to_functional_tensor(kv), idx, None, None, 512),
+        "nested": (torch.nested.nested_tensor([q[0], q[1]], layout=torch.jagged), kv, idx, None, None, 512),
+        "storage without data": (_without_data(q), kv, idx, None, None, 512),
         "negative view of topk_length": (q, kv, idx, None, torch._neg_view(torch.ones(4, dtype=torch.int32)), 512),
         "conjugate view": (q, torch.randn(40, 1, 576, dtype=torch.complex64).conj(), idx, None, None, 512),
         "sparse": (q, kv, idx.to_sparse(), None, None, 512),
@@ -194,10 +205,49 @@ def test_a_failing_build_names_its_log(monkeypatch, tmp_path):
     assert not list(log.parent.glob("*.so*"))  # nothing half-written is left to load
 
 
-def test_the_build_is_cached_per_torch_and_source(monkeypatch):
+def test_the_build_is_cached_per_torch_compiler_and_flags():
     facts = torch_ext._torch_facts()
-    key = torch_ext.build_key("c++", facts)
-    assert torch_ext.build_key("c++", facts) == key
-    assert torch_ext.build_key("clang++", facts) != key
-    assert torch_ext.build_key("c++", {**facts, "version": "0.0"}) != key
+    key = torch_ext.build_key(["c++"], facts)
+    assert torch_ext.build_key(["c++"], facts) == key
+    assert torch_ext.build_key(["clang++"], facts) != key
+    assert torch_ext.build_key(["ccache", "c++"], facts) != key
+    assert torch_ext.build_key(["c++"], {**facts, "version": "0.0"}) != key
+    assert torch_ext.build_key(["c++"], {**facts, "cxx11_abi": 1 - facts["cxx11_abi"]}) != key
+    assert torch_ext.build_key(["c++"], {**facts, "includes": facts["includes"][:1]}) != key
     assert torch_ext.load() is torch_ext.load()  # one module per process
+
+
+def test_a_cached_build_is_readable_by_all_and_rebuilt_when_it_does_not_load(monkeypatch, tmp_path):
+    """A shared cache works for every user (the file is not left 0600 as mkstemp makes it); a
+    cached file that does not load (truncated by a crash, built on another host) is rebuilt."""
+    monkeypatch.setenv("TLE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(torch_ext, "_loaded", {})
+    monkeypatch.setattr(torch_ext, "_import", lambda path: path)  # this process has the module already
+    (built,) = [torch_ext.load()]
+    assert built.stat().st_mode & 0o055 == 0o055  # group and others: read and execute
+    built.write_bytes(b"not an ELF file")
+    calls = []
+
+    def import_once_broken(path):
+        calls.append(path)
+        if len(calls) == 1:
+            raise ImportError("invalid ELF header")
+        return path
+    monkeypatch.setattr(torch_ext, "_import", import_once_broken)
+    monkeypatch.setattr(torch_ext, "_loaded", {})
+    assert torch_ext.load() == built and len(calls) == 2
+    assert built.read_bytes()[:4] == b"\x7fELF"
+
+
+def test_the_cache_falls_back_to_a_private_directory(monkeypatch, tmp_path):
+    from tle import config
+
+    monkeypatch.delenv("TLE_CACHE_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "no-such-home"))
+    monkeypatch.setattr(config.tempfile, "gettempdir", lambda: str(tmp_path))
+    path = Path(config.cache_dir())
+    assert path == tmp_path / f"tle-cache-{os.getuid()}" and path.stat().st_mode & 0o077 == 0
+    path.chmod(0o777)  # writable by others: not used
+    monkeypatch.setattr(config, "_private_cache", None)
+    other = Path(config.cache_dir())
+    assert other != path and other.stat().st_mode & 0o077 == 0

@@ -660,11 +660,6 @@ def test_eager_shortcut_only_when_nothing_observes_the_op():
             return func(*args, **(kwargs or {}))
 
     assert sm._unobserved()
-    # a negative-bit view is materialized by the dispatcher, so it must not take the shortcut
-    q, kv, idx = make_inputs()
-    assert sm._no_negative_view(q, kv, idx, None, None)
-    assert not sm._no_negative_view(torch._neg_view(q), kv, idx, None, None)
-    assert not sm._no_negative_view(q, kv, idx, torch._neg_view(torch.ones(16)), None)
     with Dispatch():
         assert not sm._unobserved()
     with Function():
@@ -684,6 +679,40 @@ def test_eager_shortcut_only_when_nothing_observes_the_op():
     torch.jit.trace(traced, torch.ones(2), check_trace=False)
     assert seen == [False]
     assert sm._unobserved()
+
+
+def test_eager_shortcut_dispatches_what_the_cxx_entry_point_declines(monkeypatch):
+    """A negative-bit view, a zero tensor or a functional tensor reaches the kernel only through
+    the dispatcher (which materializes or unwraps it); so does every call when the C++ entry
+    point is not available."""
+    q, kv, idx = make_inputs()
+    dispatched = []
+    monkeypatch.setattr(sm, "_OP", lambda *a, **k: dispatched.append(a[0]))
+    monkeypatch.setattr(sm, "_prepared_call", lambda *a: pytest.fail("took the shortcut"))
+    for odd in (torch._neg_view(q), torch._efficientzerotensor(q.shape, dtype=q.dtype),
+                torch._to_functional_tensor(q)):
+        sm._eager_call(odd, kv, idx, 0.1, 512, None, None)
+        assert dispatched[-1] is odd
+    sm._eager_call(q, kv, idx, 0.1, 512, torch._neg_view(torch.ones(16)), None)
+    monkeypatch.setattr(sm, "_prepare", sm._declined)
+    sm._eager_call(q, kv, idx, 0.1, 512, None, None)
+    assert len(dispatched) == 5
+
+
+def test_a_cached_launch_keeps_no_tensor_of_the_call_that_built_it(recording_kernels):
+    """The plan's argument template must not hold the first call's inputs or outputs alive (a
+    serving process would keep a KV cache per signature)."""
+    import gc
+    import weakref
+
+    q, kv, idx = make_inputs(s_q=4, h_q=64, s_kv=30, topk=8)
+    out = sm._cuda_impl(q, kv, idx, 0.1)
+    refs = [weakref.ref(t) for t in (q, kv, idx, *out)]
+    assert len(sm._PLANS) == 1
+    del q, kv, idx, out
+    recording_kernels["tl"].live.clear()  # the fixture's own pointer -> tensor map
+    gc.collect()
+    assert [r() for r in refs] == [None] * 6
 
 
 def test_eager_shortcut_is_not_taken_while_compiling():

@@ -350,8 +350,6 @@ def _misalignment(*tensors) -> int:
 def _cuda_impl(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_length=None, *, tle_kernel=None, backend=None,
                config=None):
     # the per-call path: everything here runs on every call (the rest is cached in the plan)
-    if not -SCALE_LIMIT <= sm_scale <= SCALE_LIMIT:  # per call: the scale is not part of the key
-        check_scale(sm_scale)
     prepared = _prepare(q, kv, indices, attn_sink, topk_length, d_v)
     if prepared is None:
         return _python_call(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kernel, backend, config)
@@ -359,22 +357,21 @@ def _cuda_impl(q, kv, indices, sm_scale, d_v=D_V, attn_sink=None, topk_length=No
 
 
 def _eager_call(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kernel=None, backend=None, config=None):
-    """The eager shortcut: what the dispatcher would do with this call, without its round trip."""
-    if not -SCALE_LIMIT <= sm_scale <= SCALE_LIMIT:
-        check_scale(sm_scale)
+    """The eager shortcut: what the dispatcher would do with this call, without its round trip.
+    Where the C++ entry point declines (or is not available) the call dispatches: the dispatcher
+    materializes or unwraps what the kernel cannot read (negative views, zero and functional
+    tensors) and the CUDA implementation raises the precise errors."""
     prepared = _prepare(q, kv, indices, attn_sink, topk_length, d_v)
-    if prepared is not None:
-        return _prepared_call(prepared, q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kernel, backend,
-                              config)
-    if not _no_negative_view(q, kv, indices, attn_sink, topk_length):
-        # the dispatcher materializes a negative-bit view first; the kernel would read its raw data
+    if prepared is None:
         return _OP(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kernel=tle_kernel, backend=backend,
                    config=config)
-    return _python_call(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kernel, backend, config)
+    return _prepared_call(prepared, q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kernel, backend, config)
 
 
 def _prepared_call(prepared, q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kernel, backend, config):
     """The cached launch after the C++ entry point read the call's signature and allocated."""
+    if not -SCALE_LIMIT <= sm_scale <= SCALE_LIMIT:  # per call: the scale is not part of the key
+        check_scale(sm_scale)
     signature, out, max_logits, lse, pointers = prepared
     key = (signature, d_v, tle_kernel, backend, None if config is None else tuple(config), _identity())
     plan = _PLANS.get(key)
@@ -389,6 +386,8 @@ def _python_call(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, tle_kern
     if _grad_enabled() and (q.requires_grad or kv.requires_grad
                             or (attn_sink is not None and attn_sink.requires_grad)):
         _check_grad(q, kv, attn_sink)
+    if not -SCALE_LIMIT <= sm_scale <= SCALE_LIMIT:
+        check_scale(sm_scale)
     qp, kvp, ip = q.data_ptr(), kv.data_ptr(), indices.data_ptr()
     key = (q.shape, q.stride(), q.dtype, q.get_device(), kv.shape, kv.stride(), kv.dtype, kv.get_device(),
            indices.shape, indices.stride(), indices.dtype, indices.get_device(),
@@ -476,6 +475,7 @@ def _build_plan(q, kv, indices, sm_scale, d_v, attn_sink, topk_length, kernel, b
     plan.runner, plan.stream = runner, (None if runner is None else _stream_of())
     plan.fn, plan.grid, plan.options = launch.fn, launch.grid, launch.options
     plan.template = launch.positional()
+    plan.template[:8] = [None] * 8  # POINTER_ARGS: every launch fills them; holding this call's tensors would leak them
     plan.scale_pos = launch.fn.arg_names.index("qk_scale_log2")
     return plan
 
@@ -606,12 +606,6 @@ def _eager_guards():
 _GUARDS = _eager_guards()
 
 
-def _no_negative_view(q, kv, indices, attn_sink, topk_length) -> bool:
-    """No input is a negative-bit view (``torch._neg_view``): the dispatcher would materialize one
-    before the kernel; the shortcut would read its raw data. (After :func:`_unobserved`: tracing
-    cannot ask a tensor this.)"""
-    return not (q.is_neg() or kv.is_neg() or indices.is_neg() or (attn_sink is not None and attn_sink.is_neg())
-                or (topk_length is not None and topk_length.is_neg()))
 _Tensor = torch.Tensor
 
 

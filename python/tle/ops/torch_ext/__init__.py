@@ -14,6 +14,7 @@ import hashlib
 import importlib.machinery
 import importlib.util
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -39,16 +40,30 @@ class BuildError(RuntimeError):
     """The extension could not be built or loaded; the message names the log."""
 
 
-def compiler() -> Optional[str]:
-    """``$CXX``, else the first of c++ / g++ / clang++ on PATH."""
+def compiler() -> Optional[list]:
+    """The compiler command: ``$CXX`` (a command line, e.g. ``ccache g++``), else the first of
+    c++ / g++ / clang++ on PATH."""
     env = os.environ.get("CXX")
     if env:
-        return shutil.which(env) or env
+        words = shlex.split(env)
+        return [shutil.which(words[0]) or words[0], *words[1:]] if words else None
     for name in ("c++", "g++", "clang++"):
         path = shutil.which(name)
         if path:
-            return path
+            return [path]
     return None
+
+
+STANDARDS = ("-std=c++20", "-std=c++17")  # the newest the compiler and torch's headers accept
+
+
+def _flags(facts: dict, py_include: str) -> list:
+    return ["-O2", "-shared", "-fPIC", "-fvisibility=hidden", "-w", f"-D_GLIBCXX_USE_CXX11_ABI={facts['cxx11_abi']}",
+            *(f"-I{p}" for p in facts["includes"]), f"-I{py_include}"]
+
+
+def _libs(facts: dict) -> list:
+    return [f"-L{facts['libdir']}", "-lc10", "-ltorch_cpu", "-ltorch_python", f"-Wl,-rpath,{facts['libdir']}"]
 
 
 def _torch_facts() -> dict:
@@ -64,41 +79,42 @@ def _torch_facts() -> dict:
     }
 
 
-def build_key(cxx: str, torch_facts: dict) -> str:
+def build_key(cxx: list, torch_facts: dict) -> str:
+    """Names the build: the source, the compiler command, every flag, torch's build, the Python ABI."""
     h = hashlib.sha256(SOURCE.read_bytes())
-    for part in (cxx, sys.version, sysconfig.get_config_var("EXT_SUFFIX") or "", torch_facts["version"],
-                 torch_facts["git"], str(torch_facts["cxx11_abi"]), torch_facts["libdir"]):
+    py_include = sysconfig.get_paths()["include"]
+    for part in (*cxx, *STANDARDS, *_flags(torch_facts, py_include), *_libs(torch_facts), sys.version,
+                 sysconfig.get_config_var("EXT_SUFFIX") or "", torch_facts["version"], torch_facts["git"]):
         h.update(b"\0" + part.encode())
     return h.hexdigest()[:24]
 
 
-def _compile(cxx: str, facts: dict, target: Path, log: Path) -> None:
+def _compile(cxx: list, facts: dict, target: Path, log: Path) -> None:
     py_include = sysconfig.get_paths()["include"]
     if not os.path.exists(os.path.join(py_include, "Python.h")):
         raise BuildError(f"Python's headers are not installed (no Python.h in {py_include})")
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=MODULE, suffix=".so.tmp", dir=target.parent)
     os.close(fd)
-    common = ["-O2", "-shared", "-fPIC", "-fvisibility=hidden", "-w",
-              f"-D_GLIBCXX_USE_CXX11_ABI={facts['cxx11_abi']}",
-              *(f"-I{p}" for p in facts["includes"]), f"-I{py_include}", str(SOURCE), "-o", tmp,
-              f"-L{facts['libdir']}", "-lc10", "-ltorch_cpu", "-ltorch_python", f"-Wl,-rpath,{facts['libdir']}"]
     try:
         output = []
-        for std in ("-std=c++20", "-std=c++17"):  # the newest the compiler and torch's headers accept
-            cmd = [cxx, std, *common]
+        for std in STANDARDS:
+            cmd = [*cxx, std, *_flags(facts, py_include), str(SOURCE), "-o", tmp, *_libs(facts)]
             try:
                 r = subprocess.run(cmd, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
             except (OSError, subprocess.TimeoutExpired) as e:
-                output.append(f"$ {' '.join(cmd)}\n{e}\n")
+                output.append(f"$ {shlex.join(cmd)}\n{e}\n")
                 break
-            output.append(f"$ {' '.join(cmd)}\n{r.stdout}{r.stderr}\n")
+            output.append(f"$ {shlex.join(cmd)}\n{r.stdout}{r.stderr}\n")
             if r.returncode == 0:
+                umask = os.umask(0)
+                os.umask(umask)
+                os.chmod(tmp, 0o755 & ~umask)  # mkstemp made it 0600: other users of a shared cache load it too
                 os.replace(tmp, target)  # atomic: concurrent builders each publish a whole file
                 log.write_text("".join(output))
                 return
         log.write_text("".join(output))
-        raise BuildError(f"{cxx} failed; the commands and their output are in {log}")
+        raise BuildError(f"{shlex.join(cxx)} failed; the commands and their output are in {log}")
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -115,7 +131,7 @@ def _import(path: Path):
 def load():
     """The built extension module (building it if needed); raises :class:`BuildError`."""
     cxx = compiler()
-    if cxx is None:
+    if not cxx:
         raise BuildError("no C++ compiler (set CXX, or install g++ or clang++)")
     try:
         facts = _torch_facts()
@@ -130,7 +146,11 @@ def load():
             try:
                 if not target.exists():
                     _compile(cxx, facts, target, directory / "build.log")
-                got = _import(target)
+                try:
+                    got = _import(target)
+                except ImportError:  # a cached file that does not load (truncated, another host's): once more
+                    _compile(cxx, facts, target, directory / "build.log")
+                    got = _import(target)
             except BuildError as e:
                 got = e
             except (OSError, ImportError) as e:
