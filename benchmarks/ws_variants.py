@@ -153,6 +153,29 @@ STREAMING_OUT = [
                  cache_modifier=".cs")
 """),
 ]
+# consumer 0 waits for consumer 1's max, rebases and shares P0 while its P0 V0 WGMMA runs,
+# instead of after it (the exchange off consumer 0's critical path; slot 0's early half released
+# a little later). Measured twice: no significant difference (docs/perf/LOG.md)
+C0_EXCHANGE_UNDER_PV = [
+    ("""            o = warpgroup_mma(p_op, kv_lo.index(z), o, is_async=True)
+            o = warpgroup_mma_wait(0, deps=[o])
+            signal(bars.index(_FREE_EARLY + 0))
+            # ---- rebase P0 to consumer 1's max and share it --------------------------------------
+            _take_over(_MAX1)
+            m1 = stats.index(1).load(S_ROWS)
+            beta = gl.exp2(m0 - _exp_base(m1))
+            p_buf.index(z).store((p * beta[:, None]).to(dtype))
+            _hand_over(_P0, True)
+""", """            o = warpgroup_mma(p_op, kv_lo.index(z), o, is_async=True)
+            _take_over(_MAX1)
+            m1 = stats.index(1).load(S_ROWS)
+            beta = gl.exp2(m0 - _exp_base(m1))
+            p_buf.index(z).store((p * beta[:, None]).to(dtype))
+            _hand_over(_P0, True)
+            o, p_op = warpgroup_mma_wait(0, deps=[o, p_op])
+            signal(bars.index(_FREE_EARLY + 0))
+"""),
+]
 NO_EXP = [  # the softmax without its exponentials (MUFU)
     (f"            p = gl.exp2(sc - _exp_base({m})[:, None])\n", f"            p = sc - _exp_base({m})[:, None]\n")
     for m in ("m0", "m1")]
@@ -160,7 +183,7 @@ NO_EXP = [  # the softmax without its exponentials (MUFU)
 VARIANTS = {"baseline": [], "c1_own_max": C1_OWN_MAX, "both_own_max": BOTH_OWN_MAX,
             "no_kv_gather": NO_KV_GATHER, "no_exp": NO_EXP,
             "no_early_gather": NO_EARLY_GATHER, "no_late_gather": NO_LATE_GATHER, "index_prefetch": INDEX_PREFETCH,
-            "streaming_out": STREAMING_OUT}
+            "streaming_out": STREAMING_OUT, "c0_exchange_under_pv": C0_EXCHANGE_UNDER_PV}
 TIMING_ONLY = {"no_kv_gather", "no_exp", "no_early_gather", "no_late_gather"}
 
 
@@ -291,7 +314,8 @@ def main(argv=None) -> int:
         ptx.write_text(compiled.asm["ptx"])
         r = subprocess.run([compat.ptxas_path(90), "-v", "-arch=sm_90a", str(ptx), "-o", str(ptx.with_suffix(".o"))],
                            capture_output=True, text=True)
-        report = [line for line in r.stderr.splitlines() if "spill" in line or "registers" in line]
+        report = [line for line in r.stderr.splitlines() if "spill" in line or "registers" in line
+                  or "serializ" in line]
         print(f"{name}: rc {r.returncode}; " + " | ".join(s.strip() for s in report))
     return 0
 
