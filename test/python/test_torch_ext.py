@@ -251,3 +251,26 @@ def test_the_cache_falls_back_to_a_private_directory(monkeypatch, tmp_path):
     monkeypatch.setattr(config, "_private_cache", None)
     other = Path(config.cache_dir())
     assert other != path and other.stat().st_mode & 0o077 == 0
+
+
+def test_stale_partial_builds_are_removed(tmp_path):
+    stale, fresh = tmp_path / f"{torch_ext.MODULE}old.so.tmp", tmp_path / f"{torch_ext.MODULE}new.so.tmp"
+    stale.write_text("x")
+    fresh.write_text("x")
+    os.utime(stale, (0, 0))
+    torch_ext._remove_stale_partials(tmp_path)
+    assert not stale.exists() and fresh.exists()  # a build still running keeps its file
+
+
+def test_building_ahead_of_time_from_the_command_line(monkeypatch, tmp_path):
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    ok = subprocess.run([sys.executable, "-m", "tle.ops.torch_ext"], capture_output=True, text=True, env=env,
+                        timeout=600)
+    assert ok.returncode == 0 and torch_ext.MODULE in ok.stdout, ok.stderr
+    env["CXX"] = str(tmp_path / "no-such-compiler")
+    env["TLE_CACHE_DIR"] = str(tmp_path / "cache")
+    bad = subprocess.run([sys.executable, "-m", "tle.ops.torch_ext"], capture_output=True, text=True, env=env,
+                         timeout=600)
+    assert bad.returncode == 1 and "cannot build" in bad.stderr

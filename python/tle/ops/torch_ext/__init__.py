@@ -5,7 +5,8 @@ and one Python. This module builds the extension on first use against the torch 
 import it, with the system C++ compiler (as Triton builds its launcher stubs on first use), and
 caches it under ``TLE_CACHE_DIR`` (default ``~/.cache/tle``) by a key of the source, torch's build
 and the Python ABI. A build takes ~5-15 s once per machine and torch; afterwards loading is
-instant. Without a compiler or Python's headers the op keeps its Python path, slower by a few
+instant; ``python -m tle.ops.torch_ext`` builds it ahead of time (e.g. in a container image).
+Without a compiler or Python's headers the op keeps its Python path, slower by a few
 microseconds a call, after one short warning (``TLE_STRICT=1`` raises instead).
 """
 from __future__ import annotations
@@ -94,6 +95,7 @@ def _compile(cxx: list, facts: dict, target: Path, log: Path) -> None:
     if not os.path.exists(os.path.join(py_include, "Python.h")):
         raise BuildError(f"Python's headers are not installed (no Python.h in {py_include})")
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_partials(target.parent)
     fd, tmp = tempfile.mkstemp(prefix=MODULE, suffix=".so.tmp", dir=target.parent)
     os.close(fd)
     try:
@@ -118,6 +120,18 @@ def _compile(cxx: list, facts: dict, target: Path, log: Path) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _remove_stale_partials(directory: Path, older_than_s: float = 3600.0) -> None:
+    """Partial outputs of builds that were killed (a live build is younger than its timeout)."""
+    import time
+
+    for partial in directory.glob(f"{MODULE}*.so.tmp"):
+        try:
+            if time.time() - partial.stat().st_mtime > older_than_s:
+                partial.unlink()
+        except OSError:
+            pass
 
 
 def _import(path: Path):
