@@ -180,11 +180,160 @@ NO_EXP = [  # the softmax without its exponentials (MUFU)
     (f"            p = gl.exp2(sc - _exp_base({m})[:, None])\n", f"            p = sc - _exp_base({m})[:, None]\n")
     for m in ("m0", "m1")]
 
+# Two ways to give the gather 8 issuing warps within the register file (2 x 128 x 200 + 256 x 56 =
+# 65536), tried when a micro-benchmark (benchmarks/gather_ceiling) showed cp.async rates growing
+# with the issuing threads. Neither compiles on Triton 3.6: at 512 threads ptxas gets 128 registers
+# a thread and the consumers' m64n256 WGMMA needs 158 (C7602). Moot as well: producer_only below
+# shows the 4-warp producer gathering at 11 TB/s. Kept as the reproducer of that dead end.
+# producer8: one producer partition of 8 warps (each thread issues half of today's copies).
+PRODUCER8 = [
+    ("""    cp_layout: gl.constexpr = gl.BlockedLayout([1, 8], [4, 8], [4, 1], [1, 0])""",
+     """    cp_layout: gl.constexpr = gl.BlockedLayout([1, 8], [4, 8], [8, 1], [1, 0])"""),
+    ("""        mbarrier.init(bars.index(_READY_EARLY + i), count=128)  # cp.async arrivals of the producer
+        mbarrier.init(bars.index(_READY_LATE + i), count=128 + 1)  # ... + its store of the bias
+    mbarrier.init(bars.index(_Q_READY), count=128)""",
+     """        mbarrier.init(bars.index(_READY_EARLY + i), count=256)  # cp.async arrivals of the producer
+        mbarrier.init(bars.index(_READY_LATE + i), count=256 + 1)  # ... + its store of the bias
+    mbarrier.init(bars.index(_Q_READY), count=256)"""),
+    ("""    ], [4, 4], [CONSUMER_REGS, PRODUCER_REGS])""", """    ], [4, 8], [CONSUMER_REGS, 56])"""),
+]
+
+# two_producers: a producer partition per ring slot (4 warps each; slot 0's also loads Q), each
+# refilling its slot's halves in the order the consumers release them, independently of the other.
+_TWO_PRODUCERS_FN = '''@gluon.jit
+def _producer(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, bias, bars,
+              num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb,
+              q_ptr, stride_qb, stride_qs, stride_qh, kv_ptr, stride_kvb, stride_kvs, idx_ptr, stride_ib, stride_is,
+              s_kv, D_ROPE: gl.constexpr, HAS_TOPK_LENGTH: gl.constexpr, INDEX_64: gl.constexpr,
+              EVEN_H: gl.constexpr, SLOT: gl.constexpr):
+    cp_layout: gl.constexpr = gl.BlockedLayout([1, 8], [4, 8], [4, 1], [1, 0])
+    rows_l: gl.constexpr = gl.SliceLayout(1, cp_layout)
+    heads = gl.arange(0, 64, layout=rows_l)
+
+    g0 = 0
+    k = 0
+    for tile in range(gl.program_id(0), num_tiles, gl.num_programs(0)):
+        b, tok, h0, n_idx, npairs = _tile_coords(tile, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb,
+                                                 HAS_TOPK_LENGTH)
+        idx_row = idx_ptr + b * stride_ib + tok * stride_is
+        kv_base = kv_ptr + b * stride_kvb
+        if SLOT == 0:
+            if k > 0:
+                mbarrier.wait(bars.index(_Q_FREE), (k - 1) & 1)
+            q_row_ptr = q_ptr + b * stride_qb + tok * stride_qs + h0 * stride_qh
+            if EVEN_H:
+                q_valid = heads >= 0
+            else:
+                q_valid = heads < h_q - h0
+            gather_rows_async(q_lo.index(0), q_hi.index(0), q_rope.index(0), q_row_ptr, heads * stride_qh,
+                              q_valid, 256, D_ROPE, cp_layout)
+            arrive_when_copies_land(bars.index(_Q_READY))
+
+        for t in range(npairs):
+            g = g0 + t
+            ph_prev = (g - 1) & 1
+            offs = (2 * t + SLOT) * 64 + gl.arange(0, 64, layout=rows_l)
+            idx = gl.load(idx_row + offs, mask=offs < n_idx, other=-1)
+            valid = (idx >= 0) & (idx < s_kv)
+            if INDEX_64:
+                row = idx.to(gl.int64) * stride_kvs
+            else:
+                row = idx * stride_kvs
+            if g > 0:
+                mbarrier.wait(bars.index(_FREE_EARLY + SLOT), ph_prev)
+            if SLOT == 0:
+                gather_tile_async(kv_lo.index(0), kv_base, row, valid, 0, 256, cp_layout)
+            else:
+                gather_tile_async(kv_hi.index(1), kv_base, row, valid, 256, 256, cp_layout)
+            arrive_when_copies_land(bars.index(_READY_EARLY + SLOT))
+            if g > 0:
+                mbarrier.wait(bars.index(_FREE_LATE + SLOT), ph_prev)
+            if SLOT == 0:
+                gather_tile_async(kv_hi.index(0), kv_base, row, valid, 256, 256, cp_layout)
+            else:
+                gather_tile_async(kv_lo.index(1), kv_base, row, valid, 0, 256, cp_layout)
+            if D_ROPE > 0:
+                gather_tile_async(kv_rope.index(SLOT), kv_base, row, valid, 512, D_ROPE, cp_layout)
+            arrive_when_copies_land(bars.index(_READY_LATE + SLOT))
+            bias.index(SLOT).store(gl.where(valid, 0.0, float("-inf")))
+            signal(bars.index(_READY_LATE + SLOT))
+        g0 += npairs
+        k += 1
+
+
+'''
+_PRODUCER_CALL = """                     stride_is, s_kv, D_ROPE, HAS_TOPK_LENGTH, INDEX_64, EVEN_H)),
+    ], [4, 4], [CONSUMER_REGS, PRODUCER_REGS])"""
+_TWO_PRODUCER_CALLS = """                     stride_is, s_kv, D_ROPE, HAS_TOPK_LENGTH, INDEX_64, EVEN_H, 0)),
+        (_producer, (q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, bias, bars,
+                     num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb,
+                     q_ptr, stride_qb, stride_qs, stride_qh, kv_ptr, stride_kvb, stride_kvs, idx_ptr, stride_ib,
+                     stride_is, s_kv, D_ROPE, HAS_TOPK_LENGTH, INDEX_64, EVEN_H, 1)),
+    ], [4, 4, 4], [CONSUMER_REGS, 56, 56])"""
+
+
+def _product_producer() -> str:
+    """The product's whole producer function (replaced as one piece)."""
+    text = Path(product.__file__).read_text()
+    return text[text.index("@gluon.jit\ndef _producer("):text.index("@gluon.jit\ndef sparse_mla_ws_kernel(")]
+
+
+TWO_PRODUCERS = [(_product_producer(), _TWO_PRODUCERS_FN), (_PRODUCER_CALL, _TWO_PRODUCER_CALLS)]
+
+# producer_only (timing only): the consumers keep the ring protocol (wait for each half, release
+# it at once) but do no math and write nothing; the kernel's time is the producer's gather alone.
+_PRODUCER_ONLY_CONSUMERS = '''@gluon.jit
+def _consumer0(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
+               num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb, qk_scale_log2,
+               out_ptr, stride_ob, stride_os, stride_oh, lse_ptr, max_logits_ptr, stride_lb, stride_ls, sink_ptr,
+               D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr, HAS_TOPK_LENGTH: gl.constexpr, EVEN_H: gl.constexpr):
+    _drain_slot(bars, num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb, HAS_TOPK_LENGTH, 0)
+
+
+@gluon.jit
+def _consumer1(q_lo, q_hi, q_rope, kv_lo, kv_hi, kv_rope, p_buf, bias, stats, bars,
+               num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb, qk_scale_log2,
+               out_ptr, stride_ob, stride_os, stride_oh, sink_ptr,
+               D_ROPE: gl.constexpr, HAS_SINK: gl.constexpr, HAS_TOPK_LENGTH: gl.constexpr, EVEN_H: gl.constexpr):
+    _drain_slot(bars, num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb, HAS_TOPK_LENGTH, 1)
+
+
+@gluon.jit
+def _drain_slot(bars, num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb,
+                HAS_TOPK_LENGTH: gl.constexpr, SLOT: gl.constexpr):
+    g0 = 0
+    k = 0
+    for tile in range(gl.program_id(0), num_tiles, gl.num_programs(0)):
+        b, tok, h0, n_idx, npairs = _tile_coords(tile, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride_tlb,
+                                                 HAS_TOPK_LENGTH)
+        wait_async_tile(bars.index(_Q_READY), k & 1)
+        signal(bars.index(_Q_FREE))
+        for t in range(npairs):
+            ph = (g0 + t) & 1
+            wait_async_tile(bars.index(_READY_EARLY + SLOT), ph)
+            signal(bars.index(_FREE_EARLY + SLOT))
+            wait_async_tile(bars.index(_READY_LATE + SLOT), ph)
+            signal(bars.index(_FREE_LATE + SLOT))
+        g0 += npairs
+        k += 1
+
+
+'''
+
+
+def _product_consumers() -> str:
+    text = Path(product.__file__).read_text()
+    return text[text.index("@gluon.jit\ndef _consumer0("):text.index("@gluon.jit\ndef _producer(")]
+
+
+PRODUCER_ONLY = [(_product_consumers(), _PRODUCER_ONLY_CONSUMERS)]
+
 VARIANTS = {"baseline": [], "c1_own_max": C1_OWN_MAX, "both_own_max": BOTH_OWN_MAX,
             "no_kv_gather": NO_KV_GATHER, "no_exp": NO_EXP,
             "no_early_gather": NO_EARLY_GATHER, "no_late_gather": NO_LATE_GATHER, "index_prefetch": INDEX_PREFETCH,
-            "streaming_out": STREAMING_OUT, "c0_exchange_under_pv": C0_EXCHANGE_UNDER_PV}
-TIMING_ONLY = {"no_kv_gather", "no_exp", "no_early_gather", "no_late_gather"}
+            "streaming_out": STREAMING_OUT, "c0_exchange_under_pv": C0_EXCHANGE_UNDER_PV,
+            "producer8": PRODUCER8, "two_producers": TWO_PRODUCERS, "producer_only": PRODUCER_ONLY}
+TIMING_ONLY = {"no_kv_gather", "no_exp", "no_early_gather", "no_late_gather", "producer_only"}
 
 
 def patched_source(name: str) -> str:
@@ -309,7 +458,12 @@ def main(argv=None) -> int:
     for name in names or VARIANTS:
         with variant_kernel(name):
             src, options = kernel_source(q, kv, idx, 576 ** -0.5, kernel="ws")
-        compiled = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=options)
+        try:
+            compiled = triton.compile(src, target=GPUTarget("cuda", 90, 32), options=options)
+        except Exception as e:  # a measured dead end (e.g. producer8) reports why instead of stopping the run
+            fatal = [line.strip() for line in str(e).splitlines() if "fatal" in line or "error" in line.lower()]
+            print(f"{name}: does not compile: {' | '.join(fatal[:2]) or type(e).__name__}")
+            continue
         ptx = Path(tempfile.gettempdir()) / f"tle_ws_variant_{name}.ptx"
         ptx.write_text(compiled.asm["ptx"])
         r = subprocess.run([compat.ptxas_path(90), "-v", "-arch=sm_90a", str(ptx), "-o", str(ptx.with_suffix(".o"))],
