@@ -328,11 +328,78 @@ def _product_consumers() -> str:
 
 PRODUCER_ONLY = [(_product_consumers(), _PRODUCER_ONLY_CONSUMERS)]
 
+# chunked_ready: every half-slot refill lands in two 128-column chunks, each with its own ready
+# barrier (the unused barriers 10-13 carry the first chunks), and Q K^T starts on a half's first
+# chunk while its second is still in flight. The producer alone gathers at 11 TB/s
+# (producer_only), so what the consumers wait for is a half's transfer after its release.
+CHUNKED_READY = [
+    ("""_NUM_BARS = gl.constexpr(16)
+""", """_NUM_BARS = gl.constexpr(16)
+_READY_EARLY_FIRST = gl.constexpr(10)  # + slot: the first 128 columns of the early half
+_READY_LATE_FIRST = gl.constexpr(12)  # + slot: the first 128 columns of the late half
+"""),
+    ("""    wait_async_tile(bars.index(_READY_EARLY + slot), phase)
+    return warpgroup_mma(q_early.index(zero), k_early.index(kslot).permute((1, 0)), acc, use_acc=False,
+                         is_async=True)""",
+     """    wait_async_tile(bars.index(_READY_EARLY_FIRST + slot), phase)
+    acc = warpgroup_mma(q_early.index(zero).slice(0, 128, 1), k_early.index(kslot).slice(0, 128, 1).permute((1, 0)),
+                        acc, use_acc=False, is_async=True)
+    wait_async_tile(bars.index(_READY_EARLY + slot), phase)
+    return warpgroup_mma(q_early.index(zero).slice(128, 128, 1),
+                         k_early.index(kslot).slice(128, 128, 1).permute((1, 0)), acc, is_async=True)"""),
+    ("""    wait_async_tile(bars.index(_READY_LATE + slot), phase)
+    acc = warpgroup_mma(q_late.index(zero), k_late.index(kslot).permute((1, 0)), acc, is_async=True)""",
+     """    wait_async_tile(bars.index(_READY_LATE_FIRST + slot), phase)
+    acc = warpgroup_mma(q_late.index(zero).slice(0, 128, 1), k_late.index(kslot).slice(0, 128, 1).permute((1, 0)),
+                        acc, is_async=True)
+    wait_async_tile(bars.index(_READY_LATE + slot), phase)
+    acc = warpgroup_mma(q_late.index(zero).slice(128, 128, 1), k_late.index(kslot).slice(128, 128, 1).permute((1, 0)),
+                        acc, is_async=True)"""),
+    # consumer 0: P1 V1 plus the two early Q K^T groups in flight; retire P1 V1 only
+    ("""                s = _qk_early(q_lo, kv_lo, bars, 0, ph ^ 1, z, z, S_LAYOUT)
+                # release slot 1's late half before waiting for slot 0's: the producer refills them
+                # in this order, and consumer 1's next Q K^T needs the former
+                o = warpgroup_mma_wait(1, deps=[o])""",
+     """                s = _qk_early(q_lo, kv_lo, bars, 0, ph ^ 1, z, z, S_LAYOUT)
+                # release slot 1's late half before waiting for slot 0's: the producer refills them
+                # in this order, and consumer 1's next Q K^T needs the former
+                o = warpgroup_mma_wait(2, deps=[o])"""),
+    ("""    for i in gl.static_range(_Q_FREE + 1, _NUM_BARS):
+        mbarrier.init(bars.index(i), count=1)""",
+     """    for i in gl.static_range(_Q_FREE + 1, _READY_EARLY_FIRST):
+        mbarrier.init(bars.index(i), count=1)
+    for i in gl.static_range(_READY_EARLY_FIRST, _READY_LATE_FIRST + 2):
+        mbarrier.init(bars.index(i), count=128)
+    for i in gl.static_range(_READY_LATE_FIRST + 2, _NUM_BARS):
+        mbarrier.init(bars.index(i), count=1)"""),
+    ("""            gather_tile_async(kv_lo.index(0), kv_base, row0, valid0, 0, 256, cp_layout)
+            arrive_when_copies_land(bars.index(_READY_EARLY + 0))""",
+     """            gather_tile_async(kv_lo.index(0).slice(0, 128, 1), kv_base, row0, valid0, 0, 128, cp_layout)
+            arrive_when_copies_land(bars.index(_READY_EARLY_FIRST + 0))
+            gather_tile_async(kv_lo.index(0).slice(128, 128, 1), kv_base, row0, valid0, 128, 128, cp_layout)
+            arrive_when_copies_land(bars.index(_READY_EARLY + 0))"""),
+    ("""            gather_tile_async(kv_hi.index(1), kv_base, row1, valid1, 256, 256, cp_layout)
+            arrive_when_copies_land(bars.index(_READY_EARLY + 1))""",
+     """            gather_tile_async(kv_hi.index(1).slice(0, 128, 1), kv_base, row1, valid1, 256, 128, cp_layout)
+            arrive_when_copies_land(bars.index(_READY_EARLY_FIRST + 1))
+            gather_tile_async(kv_hi.index(1).slice(128, 128, 1), kv_base, row1, valid1, 384, 128, cp_layout)
+            arrive_when_copies_land(bars.index(_READY_EARLY + 1))"""),
+    ("""            gather_tile_async(kv_hi.index(0), kv_base, row0, valid0, 256, 256, cp_layout)""",
+     """            gather_tile_async(kv_hi.index(0).slice(0, 128, 1), kv_base, row0, valid0, 256, 128, cp_layout)
+            arrive_when_copies_land(bars.index(_READY_LATE_FIRST + 0))
+            gather_tile_async(kv_hi.index(0).slice(128, 128, 1), kv_base, row0, valid0, 384, 128, cp_layout)"""),
+    ("""            gather_tile_async(kv_lo.index(1), kv_base, row1, valid1, 0, 256, cp_layout)""",
+     """            gather_tile_async(kv_lo.index(1).slice(0, 128, 1), kv_base, row1, valid1, 0, 128, cp_layout)
+            arrive_when_copies_land(bars.index(_READY_LATE_FIRST + 1))
+            gather_tile_async(kv_lo.index(1).slice(128, 128, 1), kv_base, row1, valid1, 128, 128, cp_layout)"""),
+]
+
 VARIANTS = {"baseline": [], "c1_own_max": C1_OWN_MAX, "both_own_max": BOTH_OWN_MAX,
             "no_kv_gather": NO_KV_GATHER, "no_exp": NO_EXP,
             "no_early_gather": NO_EARLY_GATHER, "no_late_gather": NO_LATE_GATHER, "index_prefetch": INDEX_PREFETCH,
             "streaming_out": STREAMING_OUT, "c0_exchange_under_pv": C0_EXCHANGE_UNDER_PV,
-            "producer8": PRODUCER8, "two_producers": TWO_PRODUCERS, "producer_only": PRODUCER_ONLY}
+            "producer8": PRODUCER8, "two_producers": TWO_PRODUCERS, "producer_only": PRODUCER_ONLY,
+            "chunked_ready": CHUNKED_READY}
 TIMING_ONLY = {"no_kv_gather", "no_exp", "no_early_gather", "no_late_gather", "producer_only"}
 
 
