@@ -3,12 +3,14 @@
 Triton calls ``knobs.runtime.add_stages_inspection_hook`` in two ways, and the hook serves both:
 
 * ``hook(backend, stages, options, language, capability)`` from ``CUDABackend.add_stages`` (every
-  version): TLE wraps ``stages["ttgir"]`` (and ``stages["llir"]`` for its fallback);
+  version): TLE wraps ``stages["ttgir"]`` (and ``stages["llir"]`` for its fallback), and for
+  Gluon kernels ``stages["ptx"]``, where tle.gluon.cluster's placeholders are lowered;
 * ``hook()`` from ``compile()`` and every JIT launch (3.7+), which must return ``(key, hash)``
   for Triton's cache keys: TLE's identity (identity.py).
 
 A hook installed before TLE is chained in both conventions. Any problem inside TLE's part of the
-hook gives one TLEWarning and leaves the compilation stock (TLE_STRICT=1 raises).
+hook gives one TLEWarning and leaves the compilation stock (TLE_STRICT=1 raises); the one
+exception is a failed cluster lowering, which raises: such a kernel has no stock form.
 """
 from __future__ import annotations
 
@@ -141,6 +143,22 @@ def _wrap_llir(stock_llir, stock_ttgir, state: dict):
     return tle_make_llir
 
 
+def _wrap_ptx(stock_ptx):
+    """make_ptx, then the lowering of tle.gluon.cluster's placeholders (Gluon kernels that use
+    them only; any other PTX passes through untouched)."""
+
+    def tle_make_ptx(src, metadata):
+        from ..gluon import cluster_lowering  # Gluon is loaded by now; `import tle` stays light
+
+        ptx = stock_ptx(src, metadata)
+        if not cluster_lowering.has_placeholders(ptx):
+            return ptx
+        return cluster_lowering.lower(ptx)  # errors raise: the kernel cannot run without it
+
+    tle_make_ptx.__tle__ = True
+    return tle_make_ptx
+
+
 def _language(name: str):
     from triton.backends.compiler import Language
 
@@ -153,6 +171,9 @@ def _add_tle_stages(backend, stages, options, language, capability) -> None:
         return
     if capability is None:
         capability = backend._parse_arch(options.arch)
+    stock_ptx = stages.get("ptx")
+    if language == _language("GLUON") and stock_ptx is not None and not getattr(stock_ptx, "__tle__", False):
+        stages["ptx"] = _wrap_ptx(stock_ptx)
     stock_ttgir, stock_llir = stages.get("ttgir"), stages.get("llir")
     if stock_ttgir is None or getattr(stock_ttgir, "__tle__", False):
         return

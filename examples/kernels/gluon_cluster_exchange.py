@@ -1,0 +1,43 @@
+"""Two CTAs of a cluster swap a shared-memory buffer every round (tle.gluon.cluster).
+
+Launched with ``num_ctas=2`` (grid = number of clusters). Each round ``r``, CTA ``rank`` fills
+its ``src`` with ``rank * 1000000 + r * 10000 + i``, copies it into the peer's ``dst``
+(:func:`tle.gluon.cluster.copy_to_peer`, bytes counted on the peer's ``bars[0]``), waits for the
+peer's copy into its own ``dst``, stores what it received to ``out`` and tells the peer that its
+``dst`` may be overwritten (:func:`tle.gluon.cluster.peer_arrive` on the peer's ``bars[1]``). A
+sender waits for that arrive before it rewrites ``src`` for the next round: until then its last
+copy may still be reading it. So the host expects, in row ``(cluster * 2 + rank) * ROUNDS + r``,
+``(1 - rank) * 1000000 + r * 10000 + i``. This is the protocol the column-split sparse MLA
+design needs for its per-block exchange of partial scores (docs/perf/LOG.md, issue 12).
+"""
+from triton.experimental import gluon
+from triton.experimental.gluon import language as gl
+from triton.experimental.gluon.language.nvidia.hopper import mbarrier
+
+from tle.gluon.cluster import cluster_rank, cluster_sync, copy_to_peer, peer_arrive
+
+
+@gluon.jit
+def cluster_exchange_kernel(out_ptr, ROUNDS: gl.constexpr, N: gl.constexpr):
+    layout: gl.constexpr = gl.BlockedLayout([4], [32], [gl.num_warps()], [0], cga_layout=[[0]])
+    flat: gl.constexpr = gl.SwizzledSharedLayout(1, 1, 1, [0], cga_layout=[[0]])
+    src = gl.allocate_shared_memory(gl.int32, [N], flat)
+    dst = gl.allocate_shared_memory(gl.int32, [N], flat)
+    bars = gl.allocate_shared_memory(gl.int64, [2, 1], mbarrier.MBarrierLayout())
+    mbarrier.init(bars.index(0), count=1)  # my dst is full: my own expect + the peer's bytes
+    mbarrier.init(bars.index(1), count=1)  # the peer read its dst: my src and its dst are free
+    rank = gl.max(cluster_rank(), 0)
+    cluster_sync()  # both CTAs' barriers exist before either side touches the other's
+    offs = gl.arange(0, N, layout=layout)
+    for r in gl.static_range(ROUNDS):
+        mbarrier.expect(bars.index(0), N * 4)
+        if r > 0:
+            mbarrier.wait(bars.index(1), (r - 1) & 1)
+        src.store(rank * 1000000 + r * 10000 + offs)
+        copy_to_peer(src, dst, bars.index(0), N * 4, 0)
+        mbarrier.wait(bars.index(0), r & 1)
+        got = dst.load(layout)
+        row = (gl.program_id(0) * 2 + rank) * ROUNDS + r
+        gl.store(out_ptr + row * N + offs, got)
+        peer_arrive(bars.index(1), 1)
+    cluster_sync()  # no CTA leaves while a copy into or out of it may still run
