@@ -29,6 +29,9 @@ def cluster_exchange_kernel(out_ptr, ROUNDS: gl.constexpr, N: gl.constexpr):
     rank = gl.max(cluster_rank(), 0)
     cluster_sync()  # both CTAs' barriers exist before either side touches the other's
     offs = gl.arange(0, N, layout=layout)
+    per_cta: gl.constexpr = gl.BlockedLayout([1, 4], [1, 32], [1, gl.num_warps()], [1, 0], cga_layout=[[1, 0]])
+    pair_rows = gl.arange(0, 2, layout=gl.SliceLayout(1, per_cta))
+    cols = gl.arange(0, N, layout=gl.SliceLayout(0, per_cta))
     for r in gl.static_range(ROUNDS):
         mbarrier.expect(bars.index(0), N * 4)
         if r > 0:
@@ -36,8 +39,11 @@ def cluster_exchange_kernel(out_ptr, ROUNDS: gl.constexpr, N: gl.constexpr):
         src.store(rank * 1000000 + r * 10000 + offs)
         copy_to_peer(src, dst, bars.index(0), N * 4, 0)
         mbarrier.wait(bars.index(0), r & 1)
-        got = dst.load(layout)
-        row = (gl.program_id(0) * 2 + rank) * ROUNDS + r
-        gl.store(out_ptr + row * N + offs, got)
+        # [2, N] with the CTA bit on the row: CTA `rank` owns row `rank` of its cluster's pair of
+        # rows and stores it. (A tensor in the broadcast layout is one value for Triton, stored
+        # by CTA 0 only; what each CTA received differs.)
+        got = gl.expand_dims(dst.load(gl.SliceLayout(0, per_cta)), 0) + gl.expand_dims(pair_rows * 0, 1)
+        rows = (gl.program_id(0) * 2 + gl.expand_dims(pair_rows, 1)) * ROUNDS + r
+        gl.store(out_ptr + rows * N + gl.expand_dims(cols, 0), got)
         peer_arrive(bars.index(1), 1)
     cluster_sync()  # no CTA leaves while a copy into or out of it may still run
