@@ -23,9 +23,11 @@ def cluster_exchange_kernel(out_ptr, ROUNDS: gl.constexpr, N: gl.constexpr):
     flat: gl.constexpr = gl.SwizzledSharedLayout(1, 1, 1, [0], cga_layout=[[0]])
     src = gl.allocate_shared_memory(gl.int32, [N], flat)
     dst = gl.allocate_shared_memory(gl.int32, [N], flat)
-    bars = gl.allocate_shared_memory(gl.int64, [2, 1], mbarrier.MBarrierLayout())
-    mbarrier.init(bars.index(0), count=1)  # my dst is full: my own expect + the peer's bytes
-    mbarrier.init(bars.index(1), count=1)  # the peer read its dst: my src and its dst are free
+    bar_layout: gl.constexpr = mbarrier.MBarrierLayout(cga_layout=[[0]])
+    full = gl.allocate_shared_memory(gl.int64, [1], bar_layout)  # my dst is full: my expect + the peer's bytes
+    free = gl.allocate_shared_memory(gl.int64, [1], bar_layout)  # the peer read its dst: my src, its dst free
+    mbarrier.init(full, count=1)
+    mbarrier.init(free, count=1)
     rank = gl.max(cluster_rank(), 0)
     cluster_sync()  # both CTAs' barriers exist before either side touches the other's
     offs = gl.arange(0, N, layout=layout)
@@ -33,17 +35,17 @@ def cluster_exchange_kernel(out_ptr, ROUNDS: gl.constexpr, N: gl.constexpr):
     pair_rows = gl.arange(0, 2, layout=gl.SliceLayout(1, per_cta))
     cols = gl.arange(0, N, layout=gl.SliceLayout(0, per_cta))
     for r in gl.static_range(ROUNDS):
-        mbarrier.expect(bars.index(0), N * 4)
+        mbarrier.expect(full, N * 4)
         if r > 0:
-            mbarrier.wait(bars.index(1), (r - 1) & 1)
+            mbarrier.wait(free, (r - 1) & 1)
         src.store(rank * 1000000 + r * 10000 + offs)
-        copy_to_peer(src, dst, bars.index(0), N * 4, 0)
-        mbarrier.wait(bars.index(0), r & 1)
+        copy_to_peer(src, dst, full, N * 4, 0)
+        mbarrier.wait(full, r & 1)
         # [2, N] with the CTA bit on the row: CTA `rank` owns row `rank` of its cluster's pair of
         # rows and stores it. (A tensor in the broadcast layout is one value for Triton, stored
         # by CTA 0 only; what each CTA received differs.)
         got = gl.expand_dims(dst.load(gl.SliceLayout(0, per_cta)), 0) + gl.expand_dims(pair_rows * 0, 1)
         rows = (gl.program_id(0) * 2 + gl.expand_dims(pair_rows, 1)) * ROUNDS + r
         gl.store(out_ptr + rows * N + gl.expand_dims(cols, 0), got)
-        peer_arrive(bars.index(1), 1)
+        peer_arrive(free, 1)
     cluster_sync()  # no CTA leaves while a copy into or out of it may still run

@@ -10,6 +10,10 @@ if not torch.cuda.is_available() or torch.cuda.get_device_capability()[0] < 9:
     pytest.skip("needs a Hopper GPU (clusters, distributed shared memory)", allow_module_level=True)
 
 import tle  # noqa: E402,F401  (lowers the cluster placeholders)
+from tle.gluon.compat import TRITON_VERSION  # noqa: E402
+
+if TRITON_VERSION[:2] != (3, 6):
+    pytest.skip("tle.gluon.cluster is built for Triton 3.6", allow_module_level=True)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "kernels"))
 from gluon_cluster_exchange import cluster_exchange_kernel  # noqa: E402

@@ -25,6 +25,23 @@ def _compile_exchange(rounds=3, n=2048):
     return triton.compile(src, target=GPUTarget("cuda", 90, 32), options={"num_ctas": 2, "num_warps": 4})
 
 
+from tle.gluon.compat import TRITON_VERSION  # noqa: E402
+
+on_36 = pytest.mark.skipif(TRITON_VERSION[:2] != (3, 6), reason="tle.gluon.cluster is built for Triton 3.6")
+
+
+@pytest.mark.skipif(TRITON_VERSION[:2] == (3, 6), reason="checks the refusal on other versions")
+def test_other_tritons_refuse_with_the_reason():
+    with pytest.raises(Exception) as info:
+        _compile_exchange(rounds=1, n=256)
+    chain, e = [], info.value
+    while e is not None:
+        chain.append(str(e))
+        e = e.__cause__ or e.__context__
+    assert any("built for Triton 3.6" in text for text in chain)
+
+
+@on_36
 def test_exchange_kernel_lowers_to_cluster_ptx():
     ptx = _compile_exchange(rounds=3, n=2048).asm["ptx"]
     assert ".reqnctapercluster 2" in ptx
@@ -37,6 +54,7 @@ def test_exchange_kernel_lowers_to_cluster_ptx():
     assert not re.search(rf"mbarrier\.arrive\.shared::cta\.b64 _, \[[^\]]+\], {ADDRESS_TAG}\d*;", ptx)
 
 
+@on_36
 def test_placeholders_stop_the_compile_when_tle_is_off():
     with tle.enabled(False):
         with pytest.raises(Exception, match=PLACEHOLDER + r"|copy_to_peer"):

@@ -19,6 +19,8 @@ using the addresses of the tagged arrives just before it. A placeholder left in 
 not enabled) is not an instruction: ptxas stops with its name, nothing runs wrong silently.
 
 ``site`` (a constexpr, 0-63) tells the call sites of one kernel apart; each call needs its own.
+Triton 3.6 only (``SUPPORTED``): a kernel using these on 3.7+ stops at compile time with the
+reason; 3.7+ Gluon has cluster barriers of its own but no bulk copy between CTAs.
 Memory model: :func:`copy_to_peer` fences this partition's generic-proxy stores into ``src``
 for the async proxy (the bulk copy reads through it) and waits for all of the partition's
 threads before one thread issues the copy; the receiver's ``mbarrier.wait`` on ``bar`` makes the
@@ -30,7 +32,7 @@ from triton.experimental.gluon import language as gl
 from triton.experimental.gluon.language.nvidia.hopper import fence_async_shared, mbarrier
 
 from . import cluster_lowering as _lowering
-from .compat import thread_barrier
+from .compat import TRITON_VERSION, reinterpret, thread_barrier
 
 ADDRESS_TAG = gl.constexpr(_lowering.ADDRESS_TAG)
 ROLE_SRC = gl.constexpr(_lowering._ROLES["src"])
@@ -38,18 +40,41 @@ ROLE_DST = gl.constexpr(_lowering._ROLES["dst"])
 ROLE_BAR = gl.constexpr(_lowering._ROLES["bar"])
 MAX_SITES = gl.constexpr(_lowering.MAX_SITES)
 PLACEHOLDER = gl.constexpr(_lowering.PLACEHOLDER)
+# Triton 3.6 only, for now: from 3.7 on, Gluon treats a barrier in a CTA-broadcast layout as one
+# barrier of the cluster (its arrives go to CTA 0's copy) and 3.8/3.9 restrict reinterpreting and
+# arriving on sub-views, so the address tags below would name the wrong memory or not compile.
+SUPPORTED = gl.constexpr(TRITON_VERSION[:2] == (3, 6))
+UNSUPPORTED_MESSAGE = gl.constexpr("tle.gluon.cluster is built for Triton 3.6's Gluon (3.7+ lower cluster "
+                                   "barriers differently; docs/gluon-layer.md)")
+
+
+@gluon.constexpr_function
+def _words(shape, dtype):
+    """How many 8-byte words a buffer of ``shape`` x ``dtype`` holds."""
+    n = dtype.primitive_bitwidth // 8
+    for d in shape:
+        n *= d
+    assert n % 8 == 0, "tle.gluon.cluster buffers hold a multiple of 8 bytes"
+    return n // 8
 
 
 @gluon.jit
 def _tag_address(buf, SITE: gl.constexpr, ROLE: gl.constexpr):
+    gl.static_assert(SUPPORTED, UNSUPPORTED_MESSAGE)
     gl.static_assert(SITE >= 0 and SITE < MAX_SITES, "cluster op site must be in [0, 64)")
-    mbarrier.arrive(buf._reinterpret(gl.int64, [1], mbarrier.MBarrierLayout()),
-                    count=ADDRESS_TAG + 4 * SITE + ROLE, pred=False)
+    if gl.num_ctas() > 1:  # the same address in every CTA (3.7+ insist on the CGA layout)
+        layout: gl.constexpr = mbarrier.MBarrierLayout(cga_layout=[[0]])
+    else:
+        layout: gl.constexpr = mbarrier.MBarrierLayout()
+    gl.static_assert(_words(buf.shape, buf.dtype) > 0, "an empty buffer has no address")
+    first_word = reinterpret(buf, gl.int64, [1], layout)
+    mbarrier.arrive(first_word, count=ADDRESS_TAG + 4 * SITE + ROLE, pred=False)
 
 
 @gluon.jit
 def _one_per_thread():
     """A tensor with one element in every thread of the calling partition (element i in thread i)."""
+    gl.static_assert(SUPPORTED, UNSUPPORTED_MESSAGE)
     if gl.num_ctas() > 1:
         layout: gl.constexpr = gl.BlockedLayout([1], [32], [gl.num_warps()], [0], cga_layout=[[0]])
     else:

@@ -13,6 +13,8 @@ name here                     3.6                        3.7 / 3.8 / 3.9
 ``async_load``                ``async_copy.async_copy``  3.7: the old name; 3.8: ``async_load`` (the
                               ``_global_to_shared``      old name an alias); 3.9: ``async_load``
                                                          only (the old name raises)
+``reinterpret(desc, ...)``    ``desc._reinterpret``      3.7 / 3.8: ``_reinterpret``; 3.9:
+                                                         ``desc.reinterpret``
 ============================  =========================  ===========================================
 
 ``async_load`` passes no cache policy: 3.6-3.8 lower cp.async without one whatever is asked,
@@ -66,6 +68,14 @@ thread_barrier = _first(gl, "barrier", "thread_barrier")
 # async_load(dst, ptrs, mask=mask). The new name first: 3.8 has both (the old one an alias), 3.9
 # keeps the old one only to raise.
 async_load = _first(_async_copy, "async_load", "async_copy_global_to_shared")
+
+
+@builtin
+def reinterpret(desc, dtype, shape, layout, _semantic=None):
+    """``desc`` viewed with another dtype / shape / layout: the method is ``_reinterpret`` in
+    3.6-3.8 and ``reinterpret`` in 3.9."""
+    method = getattr(desc, "reinterpret", None) or getattr(desc, "_reinterpret")
+    return method(dtype, shape, layout, _semantic=_semantic)
 
 
 def unsupported_reason() -> Optional[str]:
