@@ -10,6 +10,9 @@ those rules once, as ``@gluon.jit`` helpers that any kernel can call:
   WGMMA, small per-row statistics exchanged between warpgroups).
 * :mod:`tle.gluon.gather` -- row gathers (``rows[i] = base[index[i]]``) issued as cp.async into
   WGMMA-ready (NVMMA-swizzled) shared tiles, with invalid rows zero-filled.
+* :mod:`tle.gluon.cluster` -- two CTAs of a cluster (``num_ctas=2``): a bulk copy into the peer
+  CTA's shared memory, an arrive on the peer's mbarrier, the cluster barrier (Triton 3.6; the
+  PTX they need is produced by :mod:`tle.gluon.cluster_lowering`, which ``import tle`` runs).
 * :mod:`tle.gluon.compat` -- the Gluon names that differ between Triton 3.6 and 3.9, resolved
   once; everything here (and every kernel built from it) uses those instead of testing versions.
 
