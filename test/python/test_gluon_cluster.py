@@ -123,3 +123,32 @@ def test_ptx_without_placeholders_is_untouched():
     assert not cluster_lowering.has_placeholders(text)
     assert _wrap_ptx(lambda src, metadata: text)(None, {}) is text
     assert _wrap_ptx(lambda src, metadata: _block())(None, {}) != _block()
+
+
+def test_lowering_never_fails_other_than_with_its_error():
+    """Random edits of a valid block (lines dropped, swapped, duplicated, characters changed):
+    the lowering returns PTX or raises ClusterLoweringError, nothing else."""
+    import random
+
+    rng = random.Random(0)
+    base = _block() + _block().replace(".copy_to_peer.2.4096", ".peer_arrive.2.0")
+    for _ in range(2000):
+        lines = base.split("\n")
+        for _ in range(rng.randint(1, 4)):
+            i = rng.randrange(len(lines))
+            kind = rng.randrange(4)
+            if kind == 0:
+                del lines[i]
+            elif kind == 1:
+                j = rng.randrange(len(lines))
+                lines[i], lines[j] = lines[j], lines[i]
+            elif kind == 2:
+                lines.insert(i, lines[rng.randrange(len(lines))])
+            elif lines[i]:
+                k = rng.randrange(len(lines[i]))
+                lines[i] = lines[i][:k] + rng.choice("%[]+.0123456789 x;_") + lines[i][k + 1:]
+        try:
+            out = lower("\n".join(lines))
+        except ClusterLoweringError:
+            continue
+        assert PLACEHOLDER not in out

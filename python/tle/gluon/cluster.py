@@ -35,9 +35,9 @@ from . import cluster_lowering as _lowering
 from .compat import TRITON_VERSION, reinterpret, thread_barrier
 
 ADDRESS_TAG = gl.constexpr(_lowering.ADDRESS_TAG)
-ROLE_SRC = gl.constexpr(_lowering._ROLES["src"])
-ROLE_DST = gl.constexpr(_lowering._ROLES["dst"])
-ROLE_BAR = gl.constexpr(_lowering._ROLES["bar"])
+ROLE_SRC = gl.constexpr(_lowering.ROLES["src"])
+ROLE_DST = gl.constexpr(_lowering.ROLES["dst"])
+ROLE_BAR = gl.constexpr(_lowering.ROLES["bar"])
 MAX_SITES = gl.constexpr(_lowering.MAX_SITES)
 PLACEHOLDER = gl.constexpr(_lowering.PLACEHOLDER)
 # Triton 3.6 only, for now: from 3.7 on, Gluon treats a barrier in a CTA-broadcast layout as one
@@ -49,24 +49,23 @@ UNSUPPORTED_MESSAGE = gl.constexpr("tle.gluon.cluster is built for Triton 3.6's 
 
 
 @gluon.constexpr_function
-def _words(shape, dtype):
-    """How many 8-byte words a buffer of ``shape`` x ``dtype`` holds."""
+def _holds_a_word(shape, dtype):
+    """Whether a buffer of ``shape`` x ``dtype`` has at least the 8 bytes its address tag views."""
     n = dtype.primitive_bitwidth // 8
     for d in shape:
         n *= d
-    assert n % 8 == 0, "tle.gluon.cluster buffers hold a multiple of 8 bytes"
-    return n // 8
+    return n >= 8
 
 
 @gluon.jit
 def _tag_address(buf, SITE: gl.constexpr, ROLE: gl.constexpr):
     gl.static_assert(SUPPORTED, UNSUPPORTED_MESSAGE)
     gl.static_assert(SITE >= 0 and SITE < MAX_SITES, "cluster op site must be in [0, 64)")
-    if gl.num_ctas() > 1:  # the same address in every CTA (3.7+ insist on the CGA layout)
+    gl.static_assert(_holds_a_word(buf.shape, buf.dtype), "a cluster buffer holds at least 8 bytes")
+    if gl.num_ctas() > 1:  # a CTA-broadcast view: the same offset in each CTA
         layout: gl.constexpr = mbarrier.MBarrierLayout(cga_layout=[[0]])
     else:
         layout: gl.constexpr = mbarrier.MBarrierLayout()
-    gl.static_assert(_words(buf.shape, buf.dtype) > 0, "an empty buffer has no address")
     first_word = reinterpret(buf, gl.int64, [1], layout)
     mbarrier.arrive(first_word, count=ADDRESS_TAG + 4 * SITE + ROLE, pred=False)
 

@@ -22,7 +22,7 @@ from ..errors import TLEError
 # PTX allows arrive counts below 2**20 and kernels arrive with small ones, so tags cannot collide.
 ADDRESS_TAG = 0xBE000
 MAX_SITES = 64
-_ROLES = {"src": 0, "dst": 1, "bar": 2}
+ROLES = {"src": 0, "dst": 1, "bar": 2}
 # the placeholders' prefix: also what ptxas reports if TLE did not lower them
 PLACEHOLDER = "tle_cluster_op_needs_import_tle"
 _TAG_SPAN = 4 * MAX_SITES
@@ -79,7 +79,6 @@ def lower(ptx: str) -> str:
     """The PTX with every cluster placeholder lowered (see the module docstring)."""
     out: List[str] = []
     seen: Dict[Tuple[int, int], str] = {}  # (site, role) -> address, in the current basic block
-    lowered = 0
     for line in ptx.split("\n"):
         if _BLOCK_LABEL.match(line):
             seen.clear()
@@ -101,12 +100,11 @@ def lower(ptx: str) -> str:
             raise ClusterLoweringError(f"tle.gluon.cluster: unknown operation {name!r} (site {site})")
         addresses = {}
         for role in _OPERATIONS[name]:
-            address = seen.get((site, _ROLES[role]))
+            address = seen.get((site, ROLES[role]))
             if address is None:
                 raise ClusterLoweringError(
                     f"tle.gluon.cluster.{name} (site {site}): the {role} buffer's address tag is not in the "
                     "operation's basic block (two call sites with one site number, or LLVM moved the tag)")
             addresses[role] = address
         out += _lower_op(indent, name, site, arg, pred, addresses)
-        lowered += 1
     return "\n".join(out)
