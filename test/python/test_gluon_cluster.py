@@ -152,3 +152,26 @@ def test_lowering_never_fails_other_than_with_its_error():
         except ClusterLoweringError:
             continue
         assert PLACEHOLDER not in out
+
+
+def test_the_lowering_is_part_of_tles_cache_identity(monkeypatch):
+    """Compiled kernels are cached under TLE's identity: a change to the lowering must change it."""
+    import builtins
+    import os
+
+    from tle.integration import identity
+
+    read, real_open = [], builtins.open
+
+    def spy(path, *args, **kwargs):
+        read.append(os.path.basename(str(path)))
+        return real_open(path, *args, **kwargs)
+
+    identity._python_digest.cache_clear()
+    monkeypatch.setattr(builtins, "open", spy)
+    try:
+        identity._python_digest()
+    finally:
+        monkeypatch.undo()
+        identity._python_digest.cache_clear()
+    assert "cluster_lowering.py" in read

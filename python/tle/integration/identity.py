@@ -36,7 +36,8 @@ def _python_digest() -> str:
     """sha256 of the Python files that decide what TLE does to a kernel."""
     h = hashlib.sha256(INTEGRATION_VERSION.encode())
     pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    files = [os.path.join(pkg, "ttgir_text.py"), os.path.join(pkg, "config.py")]
+    files = [os.path.join(pkg, "ttgir_text.py"), os.path.join(pkg, "config.py"),
+             os.path.join(pkg, "gluon", "cluster_lowering.py")]  # rewrites the PTX of Gluon kernels
     here = os.path.dirname(os.path.abspath(__file__))
     files += sorted(os.path.join(here, f) for f in os.listdir(here) if f.endswith(".py"))
     for path in files:
