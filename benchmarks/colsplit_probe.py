@@ -107,9 +107,10 @@ def _consumer1(q_main, q_rope, kv_main, kv_rope, bars, out_ptr, num_tiles, qk_sc
 
 @gluon.jit
 def _producer(q_main, q_rope, kv_main, kv_rope, bars, q_ptr, kv_ptr, idx_ptr, num_tiles,
-              stride_qs, stride_qh, stride_kvs, stride_is, NS: gl.constexpr):
+              stride_qs, stride_qh, stride_kvs, stride_is, NS: gl.constexpr, ROPE: gl.constexpr):
     main_l: gl.constexpr = gl.BlockedLayout([1, 8], [4, 8], [4, 1], [1, 0])  # 16 rows x 64 columns a pass
-    rope_l: gl.constexpr = gl.BlockedLayout([1, 8], [8, 4], [4, 1], [1, 0])  # 32 rows x 32 columns a pass
+    # 32 rows x 32 columns a pass, or 16 x 64
+    rope_l: gl.constexpr = gl.BlockedLayout([1, 8], [32 * 8 // ROPE, ROPE // 8], [4, 1], [1, 0])
     main_rows: gl.constexpr = gl.SliceLayout(1, main_l)
     rope_rows: gl.constexpr = gl.SliceLayout(1, rope_l)
     all_main = gl.arange(0, 64, layout=main_rows) >= 0
@@ -124,7 +125,7 @@ def _producer(q_main, q_rope, kv_main, kv_rope, bars, q_ptr, kv_ptr, idx_ptr, nu
         gather_tile_async(q_main, q_base, (hb * 64 + gl.arange(0, 64, layout=main_rows)) * stride_qh, all_main,
                           half * 256, 256, main_l)
         gather_tile_async(q_rope, q_base, (hb * 64 + gl.arange(0, 64, layout=rope_rows)) * stride_qh, all_rope,
-                          512 + half * 32, 32, rope_l)
+                          512 + half * (64 - ROPE), ROPE, rope_l)
         arrive_when_copies_land(bars.index(_Q_READY))
         idx_row = idx_ptr + tok * stride_is
         for j in range(BLOCKS):
@@ -135,7 +136,7 @@ def _producer(q_main, q_rope, kv_main, kv_rope, bars, q_ptr, kv_ptr, idx_ptr, nu
                 mbarrier.wait(bars.index(_FREE + slot), ((g // NS) & 1) ^ 1)
             gather_tile_async(kv_main.index(slot), kv_ptr, row, all_main, half * 256, 256, main_l)
             gather_tile_async(kv_rope.index(slot), kv_ptr, gl.convert_layout(row, rope_rows), all_rope,
-                              512 + half * 32, 32, rope_l)
+                              512 + half * (64 - ROPE), ROPE, rope_l)
             arrive_when_copies_land(bars.index(_READY + slot))
             g += 1
         k += 1
@@ -143,13 +144,14 @@ def _producer(q_main, q_rope, kv_main, kv_rope, bars, q_ptr, kv_ptr, idx_ptr, nu
 
 @gluon.jit
 def colsplit_probe_kernel(q_ptr, kv_ptr, idx_ptr, out_ptr, num_tiles, qk_scale_log2,
-                          stride_qs, stride_qh, stride_kvs, stride_is, stride_os, stride_oh, NS: gl.constexpr):
+                          stride_qs, stride_qh, stride_kvs, stride_is, stride_os, stride_oh, NS: gl.constexpr,
+                          ROPE: gl.constexpr):
     smem: gl.constexpr = gl.NVMMASharedLayout(swizzle_byte_width=128, element_bitwidth=16, rank=2)
-    smem_rope: gl.constexpr = gl.NVMMASharedLayout(swizzle_byte_width=64, element_bitwidth=16, rank=2)
+    smem_rope: gl.constexpr = gl.NVMMASharedLayout(swizzle_byte_width=2 * ROPE, element_bitwidth=16, rank=2)
     q_main = gl.allocate_shared_memory(gl.bfloat16, [64, 256], smem)
-    q_rope = gl.allocate_shared_memory(gl.bfloat16, [64, 32], smem_rope)
+    q_rope = gl.allocate_shared_memory(gl.bfloat16, [64, ROPE], smem_rope)
     kv_main = gl.allocate_shared_memory(gl.bfloat16, [NS, 64, 256], smem)
-    kv_rope = gl.allocate_shared_memory(gl.bfloat16, [NS, 64, 32], smem_rope)
+    kv_rope = gl.allocate_shared_memory(gl.bfloat16, [NS, 64, ROPE], smem_rope)
     bars = gl.allocate_shared_memory(gl.int64, [18, 1], mbarrier.MBarrierLayout())
     for i in gl.static_range(NS):
         mbarrier.init(bars.index(_READY + i), count=128)
@@ -162,15 +164,16 @@ def colsplit_probe_kernel(q_ptr, kv_ptr, idx_ptr, out_ptr, num_tiles, qk_scale_l
         (_consumer1, (q_main, q_rope, kv_main, kv_rope, bars, out_ptr, num_tiles, qk_scale_log2, stride_os,
                       stride_oh, NS)),
         (_producer, (q_main, q_rope, kv_main, kv_rope, bars, q_ptr, kv_ptr, idx_ptr, num_tiles,
-                     stride_qs, stride_qh, stride_kvs, stride_is, NS)),
+                     stride_qs, stride_qh, stride_kvs, stride_is, NS, ROPE)),
     ], [4, 4], [200, 72])
 
 
-def _launch(q, kv, idx, out, ns, grid):
+def _launch(q, kv, idx, out, ns, grid, rope=32):
     s_q = q.shape[0]
     return colsplit_probe_kernel[(grid,)](
         q, kv, idx, out, s_q * 4, (576 ** -0.5) * 1.4426950408889634,
-        q.stride(0), q.stride(1), kv.stride(0), idx.stride(0), out.stride(0), out.stride(1), NS=ns, num_warps=4)
+        q.stride(0), q.stride(1), kv.stride(0), idx.stride(0), out.stride(0), out.stride(1), NS=ns, ROPE=rope,
+        num_warps=4)
 
 
 def _compile_report(ns_list):
@@ -186,18 +189,20 @@ def _compile_report(ns_list):
 
     names = colsplit_probe_kernel.arg_names
     sig = {n: "i32" for n in names}
-    sig.update(q_ptr="*bf16", kv_ptr="*bf16", idx_ptr="*i32", out_ptr="*bf16", qk_scale_log2="fp32", NS="constexpr")
+    sig.update(q_ptr="*bf16", kv_ptr="*bf16", idx_ptr="*i32", out_ptr="*bf16", qk_scale_log2="fp32", NS="constexpr",
+               ROPE="constexpr")
     attrs = {(names.index(n),): [["tt.divisibility", 16]] for n in names if n.endswith("ptr") or n.startswith("stride")}
-    for ns in ns_list:
-        src = GluonASTSource(colsplit_probe_kernel, sig, {(names.index("NS"),): ns}, attrs)
+    for ns, rope in [(ns, 32) for ns in ns_list] + [(ns_list[0], 64)]:
+        src = GluonASTSource(colsplit_probe_kernel, sig, {(names.index("NS"),): ns, (names.index("ROPE"),): rope},
+                             attrs)
         c = triton.compile(src, target=GPUTarget("cuda", 90, 32), options={"num_warps": 4})
-        ptx = Path(tempfile.gettempdir()) / f"colsplit_probe_{ns}.ptx"
+        ptx = Path(tempfile.gettempdir()) / f"colsplit_probe_{ns}_{rope}.ptx"
         ptx.write_text(c.asm["ptx"])
         r = subprocess.run([compat.ptxas_path(90), "-v", "-arch=sm_90a", str(ptx), "-o", str(ptx.with_suffix(".o"))],
                            capture_output=True, text=True)
         report = [line.strip() for line in r.stderr.splitlines() if "spill" in line or "registers" in line
                   or "serializ" in line]
-        print(f"NS={ns}: shared {c.metadata.shared} B; " + " | ".join(report))
+        print(f"NS={ns} ROPE={rope}: shared {c.metadata.shared} B; " + " | ".join(report))
 
 
 def main(argv=None) -> int:
@@ -231,10 +236,11 @@ def main(argv=None) -> int:
                 sparse_mla_launch.launch_sparse_mla(*inp.args(), kernel="ws")
                 for ns in ns_list:
                     _launch(q3, kv[:, 0], idx[:, 0], out, ns, grid)
+                _launch(q3, kv[:, 0], idx[:, 0], out, ns_list[0], grid, rope=64)
             torch.cuda.synchronize()
         return 0
     for s_kv in (int(x) for x in args.s_kv.split(",")):
-        names = ["product"] + [f"colsplit_ns{ns}" for ns in ns_list]
+        names = ["product"] + [f"colsplit_ns{ns}" for ns in ns_list] + [f"colsplit_ns{ns_list[0]}_rope64"]
         times = {n: [] for n in names}
         for r in range(args.rounds):
             inp = bench.make_point_inputs(Point("probe", s_kv), torch.bfloat16, seed=r)
@@ -244,6 +250,8 @@ def main(argv=None) -> int:
             fns = {"product": lambda: sparse_mla_launch.launch_sparse_mla(*inp.args(), kernel="ws")}
             for ns in ns_list:
                 fns[f"colsplit_ns{ns}"] = lambda ns=ns: _launch(q3, kv2, idx2, out, ns, grid)
+            # both CTAs gather the whole 128-byte RoPE line (no half lines): the 64K question
+            fns[f"colsplit_ns{ns_list[0]}_rope64"] = lambda: _launch(q3, kv2, idx2, out, ns_list[0], grid, rope=64)
             order = list(names)
             random.Random(r).shuffle(order)
             for n in order:
