@@ -177,15 +177,11 @@ def _launch(q, kv, idx, out, ns, grid, rope=32):
 
 
 def _compile_report(ns_list):
-    import subprocess
-    import tempfile
-    from pathlib import Path
-
     import triton
     from triton.backends.compiler import GPUTarget
     from triton.experimental.gluon._runtime import GluonASTSource
 
-    from tle.gluon import compat
+    from benchmarks.ws_variants import ptxas_report
 
     names = colsplit_probe_kernel.arg_names
     sig = {n: "i32" for n in names}
@@ -196,13 +192,8 @@ def _compile_report(ns_list):
         src = GluonASTSource(colsplit_probe_kernel, sig, {(names.index("NS"),): ns, (names.index("ROPE"),): rope},
                              attrs)
         c = triton.compile(src, target=GPUTarget("cuda", 90, 32), options={"num_warps": 4})
-        ptx = Path(tempfile.gettempdir()) / f"colsplit_probe_{ns}_{rope}.ptx"
-        ptx.write_text(c.asm["ptx"])
-        r = subprocess.run([compat.ptxas_path(90), "-v", "-arch=sm_90a", str(ptx), "-o", str(ptx.with_suffix(".o"))],
-                           capture_output=True, text=True)
-        report = [line.strip() for line in r.stderr.splitlines() if "spill" in line or "registers" in line
-                  or "serializ" in line]
-        print(f"NS={ns} ROPE={rope}: shared {c.metadata.shared} B; " + " | ".join(report))
+        report = ptxas_report(c.asm["ptx"], f"colsplit_probe_{ns}_{rope}")
+        print(f"NS={ns} ROPE={rope}: shared {c.metadata.shared} B; {report}")
 
 
 def main(argv=None) -> int:

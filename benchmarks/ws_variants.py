@@ -272,13 +272,15 @@ _TWO_PRODUCER_CALLS = """                     stride_is, s_kv, D_ROPE, HAS_TOPK_
     ], [4, 4, 4], [CONSUMER_REGS, 56, 56])"""
 
 
-def _product_producer() -> str:
-    """The product's whole producer function (replaced as one piece)."""
+def _product_functions(first: str, next_one: str) -> str:
+    """The product kernel's source from ``def first`` up to ``def next_one`` (replaced as one
+    piece by a variant that rewrites whole functions)."""
     text = Path(product.__file__).read_text()
-    return text[text.index("@gluon.jit\ndef _producer("):text.index("@gluon.jit\ndef sparse_mla_ws_kernel(")]
+    return text[text.index(f"@gluon.jit\ndef {first}("):text.index(f"@gluon.jit\ndef {next_one}(")]
 
 
-TWO_PRODUCERS = [(_product_producer(), _TWO_PRODUCERS_FN), (_PRODUCER_CALL, _TWO_PRODUCER_CALLS)]
+TWO_PRODUCERS = [(_product_functions("_producer", "sparse_mla_ws_kernel"), _TWO_PRODUCERS_FN),
+                 (_PRODUCER_CALL, _TWO_PRODUCER_CALLS)]
 
 # producer_only (timing only): the consumers keep the ring protocol (wait for each half, release
 # it at once) but do no math and write nothing; the kernel's time is the producer's gather alone.
@@ -321,12 +323,7 @@ def _drain_slot(bars, num_tiles, n_hblocks, s_q, h_q, topk, topk_len_ptr, stride
 '''
 
 
-def _product_consumers() -> str:
-    text = Path(product.__file__).read_text()
-    return text[text.index("@gluon.jit\ndef _consumer0("):text.index("@gluon.jit\ndef _producer(")]
-
-
-PRODUCER_ONLY = [(_product_consumers(), _PRODUCER_ONLY_CONSUMERS)]
+PRODUCER_ONLY = [(_product_functions("_consumer0", "_producer"), _PRODUCER_ONLY_CONSUMERS)]
 
 # chunked_ready: every half-slot refill lands in two 128-column chunks, each with its own ready
 # barrier (the unused barriers 10-13 carry the first chunks), and Q K^T starts on a half's first
@@ -493,17 +490,30 @@ def time_variants(s_kv: int, rounds: int, names=None) -> None:
               f"({min(ratios):.3f}-{max(ratios):.3f}){'   timing only' if name in TIMING_ONLY else ''}")
 
 
+def ptxas_report(ptx_text: str, name: str) -> str:
+    """ptxas -v for sm_90a on a kernel's PTX: exit code, registers, spills, WGMMA serialization."""
+    import subprocess
+
+    from tle.gluon import compat
+
+    ptx = Path(tempfile.gettempdir()) / f"{name}.ptx"
+    ptx.write_text(ptx_text)
+    r = subprocess.run([compat.ptxas_path(90), "-v", "-arch=sm_90a", str(ptx), "-o", str(ptx.with_suffix(".o"))],
+                       capture_output=True, text=True)
+    report = [line.strip() for line in r.stderr.splitlines() if "spill" in line or "registers" in line
+              or "serializ" in line]
+    return f"rc {r.returncode}; " + " | ".join(report)
+
+
 def main(argv=None) -> int:
     """CPU (default): compile every variant for sm_90 at the headline size; print ptxas' report.
     ``--time S_KV[,S_KV]`` (GPU): time them (:func:`time_variants`)."""
     import argparse
-    import subprocess
 
     import torch
     import triton
     from triton.backends.compiler import GPUTarget
 
-    from tle.gluon import compat
     from tle.ops import kernel_source
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -531,13 +541,7 @@ def main(argv=None) -> int:
             fatal = [line.strip() for line in str(e).splitlines() if "fatal" in line or "error" in line.lower()]
             print(f"{name}: does not compile: {' | '.join(fatal[:2]) or type(e).__name__}")
             continue
-        ptx = Path(tempfile.gettempdir()) / f"tle_ws_variant_{name}.ptx"
-        ptx.write_text(compiled.asm["ptx"])
-        r = subprocess.run([compat.ptxas_path(90), "-v", "-arch=sm_90a", str(ptx), "-o", str(ptx.with_suffix(".o"))],
-                           capture_output=True, text=True)
-        report = [line for line in r.stderr.splitlines() if "spill" in line or "registers" in line
-                  or "serializ" in line]
-        print(f"{name}: rc {r.returncode}; " + " | ".join(s.strip() for s in report))
+        print(f"{name}: {ptxas_report(compiled.asm['ptx'], f'tle_ws_variant_{name}')}")
     return 0
 
 

@@ -127,6 +127,29 @@ __device__ inline void tma_row_multicast(uint32_t dst, const CUtensorMap* map, i
       "l"(map), "r"(col), "r"(row), "r"(smem_addr(bar)), "h"(mask)
       : "memory");
 }
+// This CTA's stream: tiles blockIdx.x, + gridDim.x, ... (two tiles per token), 32 blocks each.
+__device__ inline int stream_blocks(int n_tiles) {
+  const int my_tiles = (n_tiles - (int)blockIdx.x + (int)gridDim.x - 1) / (int)gridDim.x;
+  return my_tiles * kBlocksPerTile;
+}
+// The row indices of block j of the stream (clamped to the last block: the one-ahead load of
+// the indices never reads past the stream).
+__device__ inline BlockRows stream_rows(const int* idx, int j, int total) {
+  j = min(j, total - 1);
+  const int tile = blockIdx.x + (j / kBlocksPerTile) * gridDim.x;
+  return load_rows(idx + (tile / 2) * kTopk + (j % kBlocksPerTile) * kBlockRows);
+}
+// One block's rows into the slot at `base` with 16-byte cp.async: a warp per row, a lane per chunk.
+template <int THREADS>
+__device__ inline void cpasync_block(const uint8_t* kv, const BlockRows& rows, uint32_t base) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  for (int r = warp; r < kBlockRows; r += THREADS / 32) {
+    const uint8_t* src = kv + (size_t)row_of(rows, r) * kRowBytes;
+    for (int c = lane; c < kChunksPerRow; c += 32)
+      asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(base + slot_offset(r, c)), "l"(src + c * 16));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // cp.async: THREADS threads, block j of the CTA's stream lands in slot j % SLOTS.
 template <int SLOTS, int THREADS>
@@ -134,24 +157,12 @@ __global__ void __launch_bounds__(THREADS) gather_cpasync(const uint8_t* __restr
                                                           const int* __restrict__ idx, int n_tiles,
                                                           uint8_t* dump) {
   uint8_t* slots = aligned_smem();
-  const int my_tiles = (n_tiles - (int)blockIdx.x + (int)gridDim.x - 1) / (int)gridDim.x;
-  const int total = my_tiles * kBlocksPerTile;
-  auto rows_of = [&](int j) {
-    int tile = blockIdx.x + (min(j, total - 1) / kBlocksPerTile) * gridDim.x;
-    return load_rows(idx + (tile / 2) * kTopk + (min(j, total - 1) % kBlocksPerTile) * kBlockRows);
-  };
-  BlockRows next = rows_of(0);
+  const int total = stream_blocks(n_tiles);
+  BlockRows next = stream_rows(idx, 0, total);
   auto issue = [&](int j) {
     if (j < total) {
-      uint32_t base = smem_addr(slots + (j % SLOTS) * kSlotBytes);
-      const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-      for (int r = warp; r < kBlockRows; r += THREADS / 32) {  // a warp per row, a lane per chunk
-        const uint8_t* src = kv + (size_t)row_of(next, r) * kRowBytes;
-        for (int c = lane; c < kChunksPerRow; c += 32)
-          asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(base + slot_offset(r, c)),
-                       "l"(src + c * 16));
-      }
-      next = rows_of(j + 1);
+      cpasync_block<THREADS>(kv, next, smem_addr(slots + (j % SLOTS) * kSlotBytes));
+      next = stream_rows(idx, j + 1, total);
     }
     asm volatile("cp.async.commit_group;" ::: "memory");
   };
@@ -178,23 +189,11 @@ __global__ void __launch_bounds__(THREADS) gather_cpasync_mbar(const uint8_t* __
     for (int s = 0; s < SLOTS; ++s) mbar_init(&full[s], THREADS);
   asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   __syncthreads();
-  const int my_tiles = (n_tiles - (int)blockIdx.x + (int)gridDim.x - 1) / (int)gridDim.x;
-  const int total = my_tiles * kBlocksPerTile;
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  auto rows_of = [&](int j) {
-    int tile = blockIdx.x + (min(j, total - 1) / kBlocksPerTile) * gridDim.x;
-    return load_rows(idx + (tile / 2) * kTopk + (min(j, total - 1) % kBlocksPerTile) * kBlockRows);
-  };
-  BlockRows next = rows_of(0);
+  const int total = stream_blocks(n_tiles);
+  BlockRows next = stream_rows(idx, 0, total);
   auto issue = [&](int j) {
-    uint32_t base = smem_addr(slots + (j % SLOTS) * kSlotBytes);
-    for (int r = warp; r < kBlockRows; r += THREADS / 32) {
-      const uint8_t* src = kv + (size_t)row_of(next, r) * kRowBytes;
-      for (int c = lane; c < kChunksPerRow; c += 32)
-        asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(base + slot_offset(r, c)),
-                     "l"(src + c * 16));
-    }
-    next = rows_of(j + 1);
+    cpasync_block<THREADS>(kv, next, smem_addr(slots + (j % SLOTS) * kSlotBytes));
+    next = stream_rows(idx, j + 1, total);
     asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];" ::"r"(smem_addr(&full[j % SLOTS]))
                  : "memory");
   };
@@ -242,18 +241,13 @@ __global__ void __launch_bounds__(THREADS) gather_tma_row(const __grid_constant_
     for (int s = 0; s < SLOTS; ++s) mbar_init(&full[s], 1);
   asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   __syncthreads();
-  const int my_tiles = (n_tiles - (int)blockIdx.x + (int)gridDim.x - 1) / (int)gridDim.x;
-  const int total = my_tiles * kBlocksPerTile;
-  auto rows_of = [&](int j) {
-    int tile = blockIdx.x + (min(j, total - 1) / kBlocksPerTile) * gridDim.x;
-    return load_rows(idx + (tile / 2) * kTopk + (min(j, total - 1) % kBlocksPerTile) * kBlockRows);
-  };
-  BlockRows next = rows_of(0);
+  const int total = stream_blocks(n_tiles);
+  BlockRows next = stream_rows(idx, 0, total);
   auto issue = [&](int j) {
     if (threadIdx.x == 0) mbar_expect(&full[j % SLOTS], kSlotBytes);
     __syncthreads();
     BlockRows rows = next;
-    next = rows_of(j + 1);
+    next = stream_rows(idx, j + 1, total);
     issue_rows<false>(&map, rows, 0, 1, threadIdx.x, THREADS, smem_addr(slots + (j % SLOTS) * kSlotBytes),
                       &full[j % SLOTS]);
   };
