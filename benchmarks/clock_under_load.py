@@ -6,7 +6,11 @@ the consumers could reach. This prints, per kernel, the median SM clock and powe
 of back-to-back launches, and the time per launch in that window:
 
     python benchmarks/clock_under_load.py --s-kv 8192 \\
-        --product baseline,no_kv_gather,kv_gather_once --probe hp128pipe_ns3_rope64
+        --product baseline,no_kv_gather,kv_gather_once --probe hp128pipe_ns3_rope64 \\
+        --flashmla-src .flashmla/flash_mla_sm90_src.so --gemm
+
+``--gemm``: a bf16 matmul with the same FLOPs as the sparse MLA point (8192 x 8192 x K), the
+reference for what the tensor cores alone draw at that work.
 """
 from __future__ import annotations
 
@@ -73,7 +77,11 @@ def main(argv=None) -> int:
     p.add_argument("--s-kv", type=int, default=8192)
     p.add_argument("--product", default="baseline", help="benchmarks/ws_variants.py variants")
     p.add_argument("--probe", default="", help="benchmarks/colsplit_probe.py variants")
+    p.add_argument("--flashmla-src", default=None, help="FlashMLA source build (flash_mla_sm90_src.so)")
+    p.add_argument("--gemm", action="store_true", help="also a bf16 matmul of the same FLOPs")
     p.add_argument("--seconds", type=float, default=3.0)
+    p.add_argument("--rounds", type=int, default=0,
+                   help="also this many interleaved rounds of do_bench medians (the README's timing)")
     args = p.parse_args(argv)
     import torch
 
@@ -91,11 +99,37 @@ def main(argv=None) -> int:
         ns, rope, hp, gather, pp = colsplit_probe.VARIANTS[n]
         kernels[f"probe:{n}"] = (lambda ns=ns, rope=rope, hp=hp, gather=gather, pp=pp: colsplit_probe._launch(
             q3, kv[:, 0], idx[:, 0], out, ns, grid, rope=rope, hp=hp, gather=gather, pp=pp))
+    if args.flashmla_src:
+        from tle.bench.providers import make_flashmla_src_provider
+
+        flashmla = make_flashmla_src_provider(args.flashmla_src).fn
+        kernels["flashmla (source build)"] = lambda: flashmla(*inp.args())
+    if args.gemm:
+        h_q, topk, d_qk, d_v = q3.shape[1], idx.shape[-1], q3.shape[2], 512
+        flops = 2 * q3.shape[0] * h_q * topk * (d_qk + d_v)
+        k_dim = flops // (2 * 8192 * 8192)
+        a = torch.randn(8192, k_dim, dtype=torch.bfloat16, device="cuda")
+        b = torch.randn(k_dim, 8192, dtype=torch.bfloat16, device="cuda")
+        kernels[f"gemm 8192x8192x{k_dim} (same FLOPs)"] = lambda: torch.matmul(a, b)
     print(f"s_kv {args.s_kv}: {args.seconds:.0f} s of back-to-back launches each; median SM clock and board power "
           f"over the last three quarters of the window")
     for name, fn in kernels.items():
         ms, clock, power = measure(fn, args.seconds, nvml)
         print(f"  {name:<40} {ms:7.3f} ms/launch   {clock:5.0f} MHz   {power:6.1f} W")
+    if args.rounds:
+        import random
+
+        import triton.testing
+
+        times = {name: [] for name in kernels}
+        for r in range(args.rounds):
+            order = list(kernels)
+            random.Random(r).shuffle(order)
+            for name in order:
+                times[name].append(triton.testing.do_bench(kernels[name], warmup=10, rep=100, return_mode="median"))
+        print(f"do_bench medians over {args.rounds} interleaved rounds (same inputs)")
+        for name, t in times.items():
+            print(f"  {name:<40} {statistics.median(t):7.3f} ms ({min(t):.3f}-{max(t):.3f})")
     return 0
 
 
