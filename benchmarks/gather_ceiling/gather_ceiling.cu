@@ -11,6 +11,11 @@
 //   tma_row   one 1x64 TMA box per row and 64 columns (9 per row)
 //   tma_mc    2-CTA cluster, one cluster per token: each CTA issues half of a block's rows with
 //             .multicast::cluster, so every row is read from L2 once and lands in both CTAs
+//   peer      2-CTA cluster, no TMA: each CTA gathers half of a block's rows with cp.async and
+//             forwards them into the other CTA's slot with bulk shared-to-shared copies
+// `energy` as the first argument prints board power and joules per delivered byte (over a GPU
+// whose SMs all spin) for cp_mbar and peer instead of the timing table: the sparse MLA kernels
+// run at the 700 W limit, so what a gather costs them is its energy (docs/perf/LOG.md).
 // "delivered" counts bytes landing in shared memory (the same for all variants), "from L2" the
 // bytes read (half of it for tma_mc). Each variant runs with 32-256 issuing threads and on all or
 // half of the SMs: a rate that scales with either is bound by issue, not by L2. Build: nvcc -O3 -std=c++17
@@ -18,12 +23,18 @@
 #include <cuda.h>
 #include <cuda_runtime.h>
 
+#include <dlfcn.h>
+
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <random>
+#include <thread>
 #include <vector>
 
 #define CHECK(x)                                                                        \
@@ -316,6 +327,93 @@ __global__ void __cluster_dims__(2, 1, 1) __launch_bounds__(THREADS)
   cluster_sync();  // no CTA leaves while its partner may still arrive on its barriers
 }
 
+// 2-CTA cluster per token, no TMA: CTA `rank` gathers rows [32 rank, 32 rank + 32) of each block
+// with cp.async into its own slot, then forwards them into the peer's slot with one bulk copy per
+// 128-byte tile (a half's rows are contiguous in every tile: 9 copies of 4 KB). Every row is read
+// from L2 once for both CTAs; the other half arrives over the SM-to-SM network. full[slot] counts
+// the own copies (THREADS arrivals) plus the peer's bytes (expect_tx); a slot is refilled only
+// after both CTAs saw it full (which also means the peer has read what this CTA forwarded).
+template <int SLOTS, int THREADS>
+__global__ void __cluster_dims__(2, 1, 1) __launch_bounds__(THREADS)
+    gather_peer(const uint8_t* __restrict__ kv, const int* __restrict__ idx, int n_tiles, uint8_t* dump) {
+  uint8_t* slots = aligned_smem();
+  __shared__ __align__(8) uint64_t full[SLOTS];
+  __shared__ __align__(8) uint64_t own[SLOTS];
+  __shared__ __align__(8) uint64_t free_[SLOTS];
+  const uint32_t rank = cluster_rank();
+  if (threadIdx.x == 0)
+    for (int s = 0; s < SLOTS; ++s) {
+      mbar_init(&full[s], THREADS + 1);
+      mbar_init(&own[s], THREADS);
+      mbar_init(&free_[s], 2);
+    }
+  asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+  cluster_sync();
+  const int n_clusters = gridDim.x / 2, cluster = blockIdx.x / 2;
+  const int n_tokens = n_tiles / 2;
+  const int my_tokens = (n_tokens - cluster + n_clusters - 1) / n_clusters;
+  const int total = my_tokens * kBlocksPerTile;
+  auto rows_of = [&](int j) {
+    int token = cluster + (min(j, total - 1) / kBlocksPerTile) * n_clusters;
+    return load_rows(idx + token * kTopk + (min(j, total - 1) % kBlocksPerTile) * kBlockRows);
+  };
+  BlockRows next = rows_of(0);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  auto issue = [&](int j) {
+    const int s = j % SLOTS;
+    if (threadIdx.x == 0) mbar_expect(&full[s], kSlotBytes / 2);
+    const uint32_t base = smem_addr(slots + s * kSlotBytes);
+    for (int r = 32 * rank + warp; r < 32 * rank + 32; r += THREADS / 32) {
+      const uint8_t* src = kv + (size_t)row_of(next, r) * kRowBytes;
+      for (int c = lane; c < kChunksPerRow; c += 32)
+        asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(base + slot_offset(r, c)), "l"(src + c * 16));
+    }
+    asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];" ::"r"(smem_addr(&own[s])) : "memory");
+    asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];" ::"r"(smem_addr(&full[s])) : "memory");
+    next = rows_of(j + 1);
+  };
+  for (int j = 0; j < SLOTS && j < total; ++j) issue(j);
+  for (int j = 0; j < total; ++j) {
+    const int s = j % SLOTS, phase = (j / SLOTS) & 1;
+    if (threadIdx.x == 0) {  // forward the own half once it landed
+      mbar_wait(&own[s], phase);
+      asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+      uint32_t peer_bar;
+      asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(peer_bar) : "r"(smem_addr(&full[s])), "r"(rank ^ 1));
+      for (int t = 0; t < kCols / 64; ++t) {
+        const uint32_t src = smem_addr(slots + s * kSlotBytes + t * kTileBytes + rank * 32 * 128);
+        uint32_t dst;
+        asm volatile("mapa.shared::cluster.u32 %0, %1, %2;" : "=r"(dst) : "r"(src), "r"(rank ^ 1));
+        asm volatile(
+            "cp.async.bulk.shared::cluster.shared::cta.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(dst),
+            "r"(src), "r"(32 * 128), "r"(peer_bar)
+            : "memory");
+      }
+    }
+    mbar_wait_cluster(&full[s], phase);
+    if (dump && j == 0) {
+      for (int b = threadIdx.x; b < kSlotBytes; b += THREADS) dump[rank * kSlotBytes + b] = slots[b];
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      mbar_arrive_cluster(&free_[s], 0);
+      mbar_arrive_cluster(&free_[s], 1);
+    }
+    if (j + SLOTS < total) {
+      mbar_wait_cluster(&free_[s], phase);
+      issue(j + SLOTS);
+    }
+  }
+  cluster_sync();  // no CTA leaves while its partner may still copy into it or arrive on its barriers
+}
+
+// Every SM resident and issuing, nothing moved: the power floor of a busy GPU for the energy mode.
+__global__ void spin(long long cycles) {
+  const long long t0 = clock64();
+  while (clock64() - t0 < cycles) {
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 using EncodeTiled = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*,
                                  const cuuint64_t*, const cuuint64_t*, const cuuint32_t*,
@@ -346,8 +444,8 @@ static CUtensorMap make_map(void* kv, int s_kv) {
   return map;
 }
 
-enum Variant { CPASYNC, CPASYNC_MBAR, TMA_ROW, TMA_MC };
-static const char* kNames[] = {"cpasync", "cp_mbar", "tma_row", "tma_mc"};
+enum Variant { CPASYNC, CPASYNC_MBAR, TMA_ROW, TMA_MC, PEER };
+static const char* kNames[] = {"cpasync", "cp_mbar", "tma_row", "tma_mc", "peer"};
 struct Config { Variant v; int slots, threads, grid; };
 
 template <int S, int T>
@@ -364,6 +462,11 @@ template <int S, int T>
 static void go_mc(int grid, size_t smem, const CUtensorMap& m, const int* idx, int n, uint8_t* d) {
   CHECK(cudaFuncSetAttribute(gather_tma_mc<S, T>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
   gather_tma_mc<S, T><<<grid, T, smem>>>(m, idx, n, d);
+}
+template <int S, int T>
+static void go_peer(int grid, size_t smem, const uint8_t* kv, const int* idx, int n, uint8_t* d) {
+  CHECK(cudaFuncSetAttribute(gather_peer<S, T>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+  gather_peer<S, T><<<grid, T, smem>>>(kv, idx, n, d);
 }
 template <int S, int T>
 static void go_cpmbar(int grid, size_t smem, const uint8_t* kv, const int* idx, int n, uint8_t* d) {
@@ -398,6 +501,12 @@ static void launch(const Config& c, const uint8_t* kv, const CUtensorMap& map, c
       case 2256: go_tma<2, 256>(c.grid, smem, map, idx, n_tiles, dump); break;
       default: std::fprintf(stderr, "no such config\n"); std::exit(1);
     }
+  } else if (c.v == PEER) {
+    switch (key) {
+      case 3128: go_peer<3, 128>(c.grid & ~1, smem, kv, idx, n_tiles, dump); break;
+      case 3256: go_peer<3, 256>(c.grid & ~1, smem, kv, idx, n_tiles, dump); break;
+      default: std::fprintf(stderr, "no such config\n"); std::exit(1);
+    }
   } else {
     switch (key) {
       case 2032: go_mc<2, 32>(c.grid & ~1, smem, map, idx, n_tiles, dump); break;
@@ -410,7 +519,72 @@ static void launch(const Config& c, const uint8_t* kv, const CUtensorMap& map, c
   CHECK(cudaGetLastError());
 }
 
+// ---------------------------------------------------------------------------------------------
+// Energy mode: board power (NVML, loaded at run time) while one configuration runs back to back.
+struct Nvml {
+  void* dev = nullptr;
+  int (*power)(void*, unsigned*) = nullptr;         // nvmlDeviceGetPowerUsage, milliwatts
+  int (*clock)(void*, int, unsigned*) = nullptr;    // nvmlDeviceGetClockInfo
+  bool open() {
+    void* lib = dlopen("libnvidia-ml.so.1", RTLD_NOW);
+    if (!lib) return false;
+    auto init = reinterpret_cast<int (*)()>(dlsym(lib, "nvmlInit_v2"));
+    auto handle = reinterpret_cast<int (*)(unsigned, void**)>(dlsym(lib, "nvmlDeviceGetHandleByIndex_v2"));
+    power = reinterpret_cast<int (*)(void*, unsigned*)>(dlsym(lib, "nvmlDeviceGetPowerUsage"));
+    clock = reinterpret_cast<int (*)(void*, int, unsigned*)>(dlsym(lib, "nvmlDeviceGetClockInfo"));
+    return init && handle && power && clock && init() == 0 && handle(0, &dev) == 0;
+  }
+};
+
+struct PowerReading { double ms_per_launch, watts, mhz; };
+
+// Median power and SM clock over the last three quarters of `seconds` of back-to-back launches.
+static PowerReading under_load(const Nvml& nvml, const std::function<void()>& launch_once, double seconds) {
+  if (launch_once) launch_once();  // no function: the idle GPU
+  CHECK(cudaDeviceSynchronize());
+  std::atomic<bool> stop{false};
+  std::vector<std::pair<unsigned, unsigned>> samples;
+  std::thread sampler([&] {
+    while (!stop.load()) {
+      unsigned mw = 0, mhz = 0;
+      nvml.power(nvml.dev, &mw);
+      nvml.clock(nvml.dev, 1, &mhz);  // NVML_CLOCK_SM
+      samples.emplace_back(mw, mhz);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  int launches = 0;
+  double elapsed = 0;
+  while (elapsed < seconds) {
+    if (launch_once)
+      launch_once();
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ++launches;
+    CHECK(cudaDeviceSynchronize());
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  stop = true;
+  sampler.join();
+  std::vector<unsigned> mw, mhz;
+  for (size_t i = samples.size() / 4; i < samples.size(); ++i) {
+    mw.push_back(samples[i].first);
+    mhz.push_back(samples[i].second);
+  }
+  std::sort(mw.begin(), mw.end());
+  std::sort(mhz.begin(), mhz.end());
+  return {elapsed * 1e3 / launches, mw[mw.size() / 2] / 1e3, (double)mhz[mhz.size() / 2]};
+}
+
 int main(int argc, char** argv) {
+  // `energy`: after the layout checks, joules per delivered byte instead of the timing table
+  const bool energy_mode = argc > 1 && std::strcmp(argv[1], "energy") == 0;
+  Nvml nvml;
+  if (energy_mode && !nvml.open()) {
+    std::fprintf(stderr, "energy mode needs libnvidia-ml.so.1\n");
+    return 1;
+  }
   const int n_tokens = 4096, n_tiles = 2 * n_tokens;
   int sms = 0;
   CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
@@ -443,7 +617,7 @@ int main(int argc, char** argv) {
 
     // Layout check: the first block of tile 0 (token 0) in every variant's slot 0.
     for (Config c : {Config{CPASYNC, 2, 256, 2}, Config{CPASYNC_MBAR, 2, 256, 2},
-                     Config{TMA_ROW, 2, 128, 2}, Config{TMA_MC, 2, 128, 2}}) {
+                     Config{TMA_ROW, 2, 128, 2}, Config{TMA_MC, 2, 128, 2}, Config{PEER, 3, 256, 2}}) {
       const Variant v = c.v;
       CHECK(cudaMemset(d_dump, 0, 2 * kSlotBytes));
       launch(c, d_kv, map, d_idx, 2, d_dump);
@@ -451,7 +625,7 @@ int main(int argc, char** argv) {
       std::vector<uint8_t> dump(2 * kSlotBytes);
       CHECK(cudaMemcpy(dump.data(), d_dump, dump.size(), cudaMemcpyDeviceToHost));
       int bad = 0;
-      for (int cta = 0; cta < (v == TMA_MC ? 2 : 1); ++cta)
+      for (int cta = 0; cta < (v == TMA_MC || v == PEER ? 2 : 1); ++cta)
         for (int r = 0; r < kBlockRows; ++r)
           for (int c = 0; c < kChunksPerRow; ++c)
             if (std::memcmp(dump.data() + cta * kSlotBytes + slot_offset(r, c),
@@ -462,6 +636,27 @@ int main(int argc, char** argv) {
                   c.threads, s_kv, bad ? "FAIL" : "ok", bad);
     }
 
+    if (energy_mode) {
+      const double delivered = (double)n_tiles * kTopk * kRowBytes;
+      const double spin_cycles = 2e7;  // ~10 ms a launch
+      PowerReading idle = under_load(nvml, nullptr, 1.0);
+      PowerReading busy = under_load(nvml, [&] { spin<<<sms, 256>>>((long long)spin_cycles); }, 2.5);
+      std::printf("# s_kv %d energy: idle %.1f W at %.0f MHz, every SM spinning %.1f W at %.0f MHz\n", s_kv,
+                  idle.watts, idle.mhz, busy.watts, busy.mhz);
+      std::printf("%-8s %-8s %5s %7s %9s %15s %8s %7s %22s\n", "s_kv", "variant", "slots", "threads", "ms",
+                  "delivered TB/s", "W", "MHz", "pJ/byte over spinning");
+      for (Config c : {Config{CPASYNC_MBAR, 3, 256, sms}, Config{PEER, 3, 256, sms}, Config{CPASYNC_MBAR, 3, 256, sms},
+                       Config{PEER, 3, 256, sms}}) {
+        PowerReading r = under_load(nvml, [&] { launch(c, d_kv, map, d_idx, n_tiles, nullptr); }, 2.5);
+        const double bytes_per_s = delivered / (r.ms_per_launch * 1e-3);
+        std::printf("%-8d %-8s %5d %7d %9.3f %15.2f %8.1f %7.0f %22.1f\n", s_kv, kNames[c.v], c.slots, c.threads,
+                    r.ms_per_launch, bytes_per_s / 1e12, r.watts, r.mhz, (r.watts - busy.watts) / bytes_per_s * 1e12);
+      }
+      CHECK(cudaFree(d_kv));
+      CHECK(cudaFree(d_idx));
+      CHECK(cudaFree(d_dump));
+      continue;
+    }
     std::vector<Config> configs = {
         {CPASYNC, 2, 128, sms},      {CPASYNC, 2, 256, sms},      {CPASYNC, 2, 256, sms / 2},
         {CPASYNC_MBAR, 2, 128, sms}, {CPASYNC_MBAR, 3, 128, sms}, {CPASYNC_MBAR, 2, 256, sms},
@@ -469,6 +664,7 @@ int main(int argc, char** argv) {
         {TMA_ROW, 2, 32, sms},       {TMA_ROW, 2, 128, sms},      {TMA_ROW, 2, 256, sms},
         {TMA_MC, 2, 32, sms},        {TMA_MC, 2, 128, sms},       {TMA_MC, 3, 128, sms},
         {TMA_MC, 2, 256, sms},       {TMA_MC, 2, 256, sms / 2},
+        {PEER, 3, 128, sms},         {PEER, 3, 256, sms},         {PEER, 3, 256, sms / 2},
     };
     const int rounds = 7;
     std::vector<std::vector<float>> times(configs.size());
@@ -494,9 +690,10 @@ int main(int argc, char** argv) {
       std::sort(t.begin(), t.end());
       double ms = t[t.size() / 2];
       const Config& c = configs[i];
-      double l2 = c.v == TMA_MC ? delivered / 2 : delivered;
+      const bool cluster = c.v == TMA_MC || c.v == PEER;
+      double l2 = cluster ? delivered / 2 : delivered;
       std::printf("%-8d %-8s %5d %7d %5d %9.3f %15.2f %13.2f   (min %.3f max %.3f)\n", s_kv,
-                  kNames[c.v], c.slots, c.threads, c.v == TMA_MC ? c.grid & ~1 : c.grid, ms, delivered / ms / 1e9,
+                  kNames[c.v], c.slots, c.threads, cluster ? c.grid & ~1 : c.grid, ms, delivered / ms / 1e9,
                   l2 / ms / 1e9, t.front(), t.back());
     }
     CHECK(cudaFree(d_kv));
