@@ -17,10 +17,10 @@ warpgroups independent work:
   Q K^T and block j-1's P V issued together, the softmax under P V).
 
 ``GATHER`` 0 leaves the KV copies out (the consumers' ceiling), 2 keeps only the ring's first
-fill (the same ceiling on real rows: tensor-core power, and so the clock, depends on the data). Every warpgroup stores its
-output: a warpgroup whose output is never stored is dead code to ptxas, which is how the first
-version of this probe timed a kernel without consumer 1's math (``--compile`` prints the SASS
-WGMMA count of each variant as the guard). Against the product kernel in the same process,
+fill (the same ceiling on real rows: tensor-core power, and so the clock, depends on the data).
+Every warpgroup stores its output: a warpgroup whose output is never stored is dead code to
+ptxas, which is how the first version of this probe timed a kernel without consumer 1's math
+(``--compile`` prints the SASS WGMMA count of each variant as the guard). Against the product kernel in the same process,
 interleaved rounds on fresh inputs, at the headline point with every index valid:
 
     python benchmarks/colsplit_probe.py --s-kv 8192,65536 [--variants a,b]   # GPU
@@ -72,6 +72,40 @@ def _tile(tile, HP: gl.constexpr):
 
 
 @gluon.jit
+def _qk(q_main, q_rope, kv_main, kv_rope, slot, QI: gl.constexpr):
+    """Issue S = Q K^T of the block in ``slot`` for Q head block ``QI`` (async)."""
+    s = warpgroup_mma(q_main.index(QI), kv_main.index(slot).permute((1, 0)),
+                      gl.zeros([64, 64], gl.float32, S_LAYOUT), use_acc=False, is_async=True)
+    return warpgroup_mma(q_rope.index(QI), kv_rope.index(slot).permute((1, 0)), s, is_async=True)
+
+
+@gluon.jit
+def _softmax(s, m, l, qk_scale_log2):
+    """Online softmax of one block: P as the P V WGMMA's register operand, the new max and row
+    sum, and the factor that rescales O."""
+    sc = s * qk_scale_log2
+    m_new = gl.maximum(m, gl.max(sc, 1))
+    alpha = gl.exp2(m - m_new)
+    p = gl.exp2(sc - m_new[:, None])
+    l = l * alpha + gl.sum(p, 1)
+    return gl.convert_layout(p.to(gl.bfloat16), P_OPERAND), m_new, l, alpha
+
+
+@gluon.jit
+def _store(o, l, out_ptr, tok, hb, half, stride_os, stride_oh):
+    # Every warpgroup stores (HP 64: both to the same place, where the design would merge the two
+    # partial outputs). A warpgroup whose output is never stored is dead code to the compiler:
+    # the first version of this probe stored consumer 0's only and timed a kernel without
+    # consumer 1's math (docs/perf/LOG.md, fifth session).
+    row_l: gl.constexpr = gl.SliceLayout(1, O_LAYOUT)
+    col_l: gl.constexpr = gl.SliceLayout(0, O_LAYOUT)
+    heads = hb * 64 + gl.arange(0, 64, layout=row_l)
+    cols = half * 256 + gl.arange(0, 256, layout=col_l)
+    out = o * (1.0 / gl.convert_layout(l, row_l))[:, None]
+    gl.store(out_ptr + tok * stride_os + heads[:, None] * stride_oh + cols[None, :], out.to(gl.bfloat16))
+
+
+@gluon.jit
 def _consumer(q_main, q_rope, kv_main, kv_rope, bars, out_ptr, num_tiles, qk_scale_log2, stride_os, stride_oh,
               C: gl.constexpr, NS: gl.constexpr, HP: gl.constexpr, PP: gl.constexpr):
     STEP: gl.constexpr = 128 // HP  # HP 64: the warpgroups own alternate blocks; 128: every block
@@ -94,21 +128,14 @@ def _consumer(q_main, q_rope, kv_main, kv_rope, bars, out_ptr, num_tiles, qk_sca
             wait_async_tile(bars.index(_READY + slot), (g // NS) & 1)
             if PP == 1:
                 named_barrier_sync(_TURN + C, 256)
-            s = warpgroup_mma(q_main.index(QI), kv_main.index(slot).permute((1, 0)),
-                              gl.zeros([64, 64], gl.float32, S_LAYOUT), use_acc=False, is_async=True)
-            s = warpgroup_mma(q_rope.index(QI), kv_rope.index(slot).permute((1, 0)), s, is_async=True)
+            s = _qk(q_main, q_rope, kv_main, kv_rope, slot, QI)
             if PP == 1:
                 named_barrier_arrive(_TURN + 1 - C, 256)
             s = warpgroup_mma_wait(0, deps=[s])
             if jj == BLOCKS // STEP - 1:
                 signal(bars.index(_Q_FREE))
-            sc = s * qk_scale_log2
-            m_new = gl.maximum(m, gl.max(sc, 1))
-            alpha = gl.exp2(m - m_new)
-            p = gl.exp2(sc - m_new[:, None])
-            l = l * alpha + gl.sum(p, 1)
+            p_op, m, l, alpha = _softmax(s, m, l, qk_scale_log2)
             o = o * gl.convert_layout(alpha, O_ROWS)[:, None]
-            p_op = gl.convert_layout(p.to(gl.bfloat16), P_OPERAND)
             if PP == 1:
                 named_barrier_sync(_TURN + C, 256)
             o = warpgroup_mma(p_op, kv_main.index(slot), o, is_async=True)
@@ -116,40 +143,11 @@ def _consumer(q_main, q_rope, kv_main, kv_rope, bars, out_ptr, num_tiles, qk_sca
                 named_barrier_arrive(_TURN + 1 - C, 256)
             o = warpgroup_mma_wait(0, deps=[o])
             signal(bars.index(_FREE + slot))
-            m = m_new
-        # Every warpgroup stores (HP 64: both to the same place, where the design would merge the two
-        # partial outputs). A warpgroup whose output is never stored is dead code to the compiler:
-        # the first version of this probe stored consumer 0's only and timed a kernel without
-        # consumer 1's math (docs/perf/LOG.md, fifth session).
-        row_l: gl.constexpr = gl.SliceLayout(1, O_LAYOUT)
-        col_l: gl.constexpr = gl.SliceLayout(0, O_LAYOUT)
-        heads = hb * 64 + gl.arange(0, 64, layout=row_l)
-        cols = half * 256 + gl.arange(0, 256, layout=col_l)
-        out = o * (1.0 / gl.convert_layout(l, row_l))[:, None]
-        gl.store(out_ptr + tok * stride_os + heads[:, None] * stride_oh + cols[None, :], out.to(gl.bfloat16))
+        _store(o, l, out_ptr, tok, hb, half, stride_os, stride_oh)
         g0 += BLOCKS
         k += 1
     if PP == 1 and C == 0:
         named_barrier_sync(_TURN, 256)  # consumer 1's last hand-over: no arrive left pending at exit
-
-
-@gluon.jit
-def _qk(q_main, q_rope, kv_main, kv_rope, bars, g, QI: gl.constexpr, NS: gl.constexpr):
-    slot = g % NS
-    wait_async_tile(bars.index(_READY + slot), (g // NS) & 1)
-    s = warpgroup_mma(q_main.index(QI), kv_main.index(slot).permute((1, 0)),
-                      gl.zeros([64, 64], gl.float32, S_LAYOUT), use_acc=False, is_async=True)
-    return warpgroup_mma(q_rope.index(QI), kv_rope.index(slot).permute((1, 0)), s, is_async=True)
-
-
-@gluon.jit
-def _softmax(s, m, l, qk_scale_log2):
-    sc = s * qk_scale_log2
-    m_new = gl.maximum(m, gl.max(sc, 1))
-    alpha = gl.exp2(m - m_new)
-    p = gl.exp2(sc - m_new[:, None])
-    l = l * alpha + gl.sum(p, 1)
-    return gl.convert_layout(p.to(gl.bfloat16), P_OPERAND), m_new, l, alpha
 
 
 @gluon.jit
@@ -166,11 +164,13 @@ def _consumer_pipelined(q_main, q_rope, kv_main, kv_rope, bars, out_ptr, num_til
         l = gl.zeros([64], gl.float32, S_ROWS)
         o = gl.zeros([64, 256], gl.float32, O_LAYOUT)
         wait_async_tile(bars.index(_Q_READY), k & 1)
-        s = warpgroup_mma_wait(0, deps=[_qk(q_main, q_rope, kv_main, kv_rope, bars, g0, C, NS)])
+        wait_async_tile(bars.index(_READY + g0 % NS), (g0 // NS) & 1)
+        s = warpgroup_mma_wait(0, deps=[_qk(q_main, q_rope, kv_main, kv_rope, g0 % NS, C)])
         p, m, l, alpha = _softmax(s, m, l, qk_scale_log2)
         for jj in range(1, BLOCKS):
             g = g0 + jj
-            s = _qk(q_main, q_rope, kv_main, kv_rope, bars, g, C, NS)
+            wait_async_tile(bars.index(_READY + g % NS), (g // NS) & 1)
+            s = _qk(q_main, q_rope, kv_main, kv_rope, g % NS, C)
             o = warpgroup_mma(p, kv_main.index((g - 1) % NS), o, is_async=True)
             s = warpgroup_mma_wait(1, deps=[s])  # Q K^T of block j retired; P V of block j-1 runs on
             if jj == BLOCKS - 1:
@@ -183,12 +183,7 @@ def _consumer_pipelined(q_main, q_rope, kv_main, kv_rope, bars, out_ptr, num_til
         o = warpgroup_mma(p, kv_main.index(g % NS), o, is_async=True)
         o = warpgroup_mma_wait(0, deps=[o])
         signal(bars.index(_FREE + g % NS))
-        row_l: gl.constexpr = gl.SliceLayout(1, O_LAYOUT)
-        col_l: gl.constexpr = gl.SliceLayout(0, O_LAYOUT)
-        heads = C * 64 + gl.arange(0, 64, layout=row_l)
-        cols = half * 256 + gl.arange(0, 256, layout=col_l)
-        out = o * (1.0 / gl.convert_layout(l, row_l))[:, None]
-        gl.store(out_ptr + tok * stride_os + heads[:, None] * stride_oh + cols[None, :], out.to(gl.bfloat16))
+        _store(o, l, out_ptr, tok, C, half, stride_os, stride_oh)
         g0 += BLOCKS
         k += 1
 
