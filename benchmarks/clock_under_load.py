@@ -105,9 +105,7 @@ def main(argv=None) -> int:
         flashmla = make_flashmla_src_provider(args.flashmla_src).fn
         kernels["flashmla (source build)"] = lambda: flashmla(*inp.args())
     if args.gemm:
-        h_q, topk, d_qk, d_v = q3.shape[1], idx.shape[-1], q3.shape[2], 512
-        flops = 2 * q3.shape[0] * h_q * topk * (d_qk + d_v)
-        k_dim = flops // (2 * 8192 * 8192)
+        k_dim = int(bench.flops(q3.shape[0], q3.shape[1], idx.shape[-1], q3.shape[2], 512)) // (2 * 8192 * 8192)
         a = torch.randn(8192, k_dim, dtype=torch.bfloat16, device="cuda")
         b = torch.randn(k_dim, 8192, dtype=torch.bfloat16, device="cuda")
         kernels[f"gemm 8192x8192x{k_dim} (same FLOPs)"] = lambda: torch.matmul(a, b)

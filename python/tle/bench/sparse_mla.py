@@ -260,8 +260,13 @@ def bench_ms(fn, warmup, rep) -> float:
     return float(do_bench(fn, warmup=warmup, rep=rep, return_mode="median"))
 
 
+def flops(s_q, h_q, topk, d_qk, d_v) -> float:
+    """Multiply-adds of the two GEMMs (Q K^T over d_qk, P V over d_v), counted as 2 FLOPs."""
+    return 2.0 * s_q * h_q * topk * (d_qk + d_v)
+
+
 def tflops(s_q, h_q, topk, d_qk, d_v, ms) -> float:
-    return 2.0 * s_q * h_q * topk * (d_qk + d_v) / (ms * 1e-3) / 1e12
+    return flops(s_q, h_q, topk, d_qk, d_v) / (ms * 1e-3) / 1e12
 
 
 def tune(point: Point, dtype, seed, warmup, rep) -> tuple:
