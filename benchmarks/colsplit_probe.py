@@ -189,25 +189,28 @@ def _consumer_pipelined(q_main, q_rope, kv_main, kv_rope, bars, out_ptr, num_til
 
 
 @gluon.jit
-def _consumer0(q_main, q_rope, kv_main, kv_rope, bars, out_ptr, num_tiles, qk_scale_log2, stride_os, stride_oh,
-               NS: gl.constexpr, HP: gl.constexpr, PP: gl.constexpr):
+def _consumer_schedule(q_main, q_rope, kv_main, kv_rope, bars, out_ptr, num_tiles, qk_scale_log2, stride_os,
+                       stride_oh, C: gl.constexpr, NS: gl.constexpr, HP: gl.constexpr, PP: gl.constexpr):
     if PP == 2:
         _consumer_pipelined(q_main, q_rope, kv_main, kv_rope, bars, out_ptr, num_tiles, qk_scale_log2, stride_os,
-                            stride_oh, 0, NS)
+                            stride_oh, C, NS)
     else:
-        _consumer(q_main, q_rope, kv_main, kv_rope, bars, out_ptr, num_tiles, qk_scale_log2, stride_os, stride_oh, 0,
+        _consumer(q_main, q_rope, kv_main, kv_rope, bars, out_ptr, num_tiles, qk_scale_log2, stride_os, stride_oh, C,
                   NS, HP, PP)
+
+
+@gluon.jit
+def _consumer0(q_main, q_rope, kv_main, kv_rope, bars, out_ptr, num_tiles, qk_scale_log2, stride_os, stride_oh,
+               NS: gl.constexpr, HP: gl.constexpr, PP: gl.constexpr):
+    _consumer_schedule(q_main, q_rope, kv_main, kv_rope, bars, out_ptr, num_tiles, qk_scale_log2, stride_os,
+                       stride_oh, 0, NS, HP, PP)
 
 
 @gluon.jit
 def _consumer1(q_main, q_rope, kv_main, kv_rope, bars, out_ptr, num_tiles, qk_scale_log2, stride_os, stride_oh,
                NS: gl.constexpr, HP: gl.constexpr, PP: gl.constexpr):
-    if PP == 2:
-        _consumer_pipelined(q_main, q_rope, kv_main, kv_rope, bars, out_ptr, num_tiles, qk_scale_log2, stride_os,
-                            stride_oh, 1, NS)
-    else:
-        _consumer(q_main, q_rope, kv_main, kv_rope, bars, out_ptr, num_tiles, qk_scale_log2, stride_os, stride_oh, 1,
-                  NS, HP, PP)
+    _consumer_schedule(q_main, q_rope, kv_main, kv_rope, bars, out_ptr, num_tiles, qk_scale_log2, stride_os,
+                       stride_oh, 1, NS, HP, PP)
 
 
 @gluon.jit

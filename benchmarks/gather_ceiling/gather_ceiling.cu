@@ -448,30 +448,11 @@ enum Variant { CPASYNC, CPASYNC_MBAR, TMA_ROW, TMA_MC, PEER };
 static const char* kNames[] = {"cpasync", "cp_mbar", "tma_row", "tma_mc", "peer"};
 struct Config { Variant v; int slots, threads, grid; };
 
-template <int S, int T>
-static void go_cpasync(int grid, size_t smem, const uint8_t* kv, const int* idx, int n, uint8_t* d) {
-  CHECK(cudaFuncSetAttribute(gather_cpasync<S, T>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-  gather_cpasync<S, T><<<grid, T, smem>>>(kv, idx, n, d);
-}
-template <int S, int T>
-static void go_tma(int grid, size_t smem, const CUtensorMap& m, const int* idx, int n, uint8_t* d) {
-  CHECK(cudaFuncSetAttribute(gather_tma_row<S, T>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-  gather_tma_row<S, T><<<grid, T, smem>>>(m, idx, n, d);
-}
-template <int S, int T>
-static void go_mc(int grid, size_t smem, const CUtensorMap& m, const int* idx, int n, uint8_t* d) {
-  CHECK(cudaFuncSetAttribute(gather_tma_mc<S, T>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-  gather_tma_mc<S, T><<<grid, T, smem>>>(m, idx, n, d);
-}
-template <int S, int T>
-static void go_peer(int grid, size_t smem, const uint8_t* kv, const int* idx, int n, uint8_t* d) {
-  CHECK(cudaFuncSetAttribute(gather_peer<S, T>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-  gather_peer<S, T><<<grid, T, smem>>>(kv, idx, n, d);
-}
-template <int S, int T>
-static void go_cpmbar(int grid, size_t smem, const uint8_t* kv, const int* idx, int n, uint8_t* d) {
-  CHECK(cudaFuncSetAttribute(gather_cpasync_mbar<S, T>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
-  gather_cpasync_mbar<S, T><<<grid, T, smem>>>(kv, idx, n, d);
+// One instantiation, launched after raising its dynamic shared memory limit (above 48 KB).
+template <typename... P, typename... A>
+static void go(void (*kernel)(P...), int grid, int threads, size_t smem, A... args) {
+  CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+  kernel<<<grid, threads, smem>>>(args...);
 }
 
 static void launch(const Config& c, const uint8_t* kv, const CUtensorMap& map, const int* idx,
@@ -480,39 +461,39 @@ static void launch(const Config& c, const uint8_t* kv, const CUtensorMap& map, c
   const int key = c.slots * 1000 + c.threads;
   if (c.v == CPASYNC) {
     switch (key) {
-      case 2128: go_cpasync<2, 128>(c.grid, smem, kv, idx, n_tiles, dump); break;
-      case 3128: go_cpasync<3, 128>(c.grid, smem, kv, idx, n_tiles, dump); break;
-      case 2256: go_cpasync<2, 256>(c.grid, smem, kv, idx, n_tiles, dump); break;
-      case 3256: go_cpasync<3, 256>(c.grid, smem, kv, idx, n_tiles, dump); break;
+      case 2128: go(gather_cpasync<2, 128>, c.grid, 128, smem, kv, idx, n_tiles, dump); break;
+      case 3128: go(gather_cpasync<3, 128>, c.grid, 128, smem, kv, idx, n_tiles, dump); break;
+      case 2256: go(gather_cpasync<2, 256>, c.grid, 256, smem, kv, idx, n_tiles, dump); break;
+      case 3256: go(gather_cpasync<3, 256>, c.grid, 256, smem, kv, idx, n_tiles, dump); break;
       default: std::fprintf(stderr, "no such config\n"); std::exit(1);
     }
   } else if (c.v == CPASYNC_MBAR) {
     switch (key) {
-      case 2128: go_cpmbar<2, 128>(c.grid, smem, kv, idx, n_tiles, dump); break;
-      case 3128: go_cpmbar<3, 128>(c.grid, smem, kv, idx, n_tiles, dump); break;
-      case 2256: go_cpmbar<2, 256>(c.grid, smem, kv, idx, n_tiles, dump); break;
-      case 3256: go_cpmbar<3, 256>(c.grid, smem, kv, idx, n_tiles, dump); break;
+      case 2128: go(gather_cpasync_mbar<2, 128>, c.grid, 128, smem, kv, idx, n_tiles, dump); break;
+      case 3128: go(gather_cpasync_mbar<3, 128>, c.grid, 128, smem, kv, idx, n_tiles, dump); break;
+      case 2256: go(gather_cpasync_mbar<2, 256>, c.grid, 256, smem, kv, idx, n_tiles, dump); break;
+      case 3256: go(gather_cpasync_mbar<3, 256>, c.grid, 256, smem, kv, idx, n_tiles, dump); break;
       default: std::fprintf(stderr, "no such config\n"); std::exit(1);
     }
   } else if (c.v == TMA_ROW) {
     switch (key) {
-      case 2032: go_tma<2, 32>(c.grid, smem, map, idx, n_tiles, dump); break;
-      case 2128: go_tma<2, 128>(c.grid, smem, map, idx, n_tiles, dump); break;
-      case 2256: go_tma<2, 256>(c.grid, smem, map, idx, n_tiles, dump); break;
+      case 2032: go(gather_tma_row<2, 32>, c.grid, 32, smem, map, idx, n_tiles, dump); break;
+      case 2128: go(gather_tma_row<2, 128>, c.grid, 128, smem, map, idx, n_tiles, dump); break;
+      case 2256: go(gather_tma_row<2, 256>, c.grid, 256, smem, map, idx, n_tiles, dump); break;
       default: std::fprintf(stderr, "no such config\n"); std::exit(1);
     }
   } else if (c.v == PEER) {
     switch (key) {
-      case 3128: go_peer<3, 128>(c.grid & ~1, smem, kv, idx, n_tiles, dump); break;
-      case 3256: go_peer<3, 256>(c.grid & ~1, smem, kv, idx, n_tiles, dump); break;
+      case 3128: go(gather_peer<3, 128>, c.grid & ~1, 128, smem, kv, idx, n_tiles, dump); break;
+      case 3256: go(gather_peer<3, 256>, c.grid & ~1, 256, smem, kv, idx, n_tiles, dump); break;
       default: std::fprintf(stderr, "no such config\n"); std::exit(1);
     }
   } else {
     switch (key) {
-      case 2032: go_mc<2, 32>(c.grid & ~1, smem, map, idx, n_tiles, dump); break;
-      case 2128: go_mc<2, 128>(c.grid & ~1, smem, map, idx, n_tiles, dump); break;
-      case 3128: go_mc<3, 128>(c.grid & ~1, smem, map, idx, n_tiles, dump); break;
-      case 2256: go_mc<2, 256>(c.grid & ~1, smem, map, idx, n_tiles, dump); break;
+      case 2032: go(gather_tma_mc<2, 32>, c.grid & ~1, 32, smem, map, idx, n_tiles, dump); break;
+      case 2128: go(gather_tma_mc<2, 128>, c.grid & ~1, 128, smem, map, idx, n_tiles, dump); break;
+      case 3128: go(gather_tma_mc<3, 128>, c.grid & ~1, 128, smem, map, idx, n_tiles, dump); break;
+      case 2256: go(gather_tma_mc<2, 256>, c.grid & ~1, 256, smem, map, idx, n_tiles, dump); break;
       default: std::fprintf(stderr, "no such config\n"); std::exit(1);
     }
   }
