@@ -458,45 +458,32 @@ static void go(void (*kernel)(P...), int grid, int threads, size_t smem, A... ar
 static void launch(const Config& c, const uint8_t* kv, const CUtensorMap& map, const int* idx,
                    int n_tiles, uint8_t* dump) {
   const size_t smem = (size_t)c.slots * kSlotBytes + 1024;
-  const int key = c.slots * 1000 + c.threads;
-  if (c.v == CPASYNC) {
-    switch (key) {
-      case 2128: go(gather_cpasync<2, 128>, c.grid, 128, smem, kv, idx, n_tiles, dump); break;
-      case 3128: go(gather_cpasync<3, 128>, c.grid, 128, smem, kv, idx, n_tiles, dump); break;
-      case 2256: go(gather_cpasync<2, 256>, c.grid, 256, smem, kv, idx, n_tiles, dump); break;
-      case 3256: go(gather_cpasync<3, 256>, c.grid, 256, smem, kv, idx, n_tiles, dump); break;
-      default: std::fprintf(stderr, "no such config\n"); std::exit(1);
-    }
-  } else if (c.v == CPASYNC_MBAR) {
-    switch (key) {
-      case 2128: go(gather_cpasync_mbar<2, 128>, c.grid, 128, smem, kv, idx, n_tiles, dump); break;
-      case 3128: go(gather_cpasync_mbar<3, 128>, c.grid, 128, smem, kv, idx, n_tiles, dump); break;
-      case 2256: go(gather_cpasync_mbar<2, 256>, c.grid, 256, smem, kv, idx, n_tiles, dump); break;
-      case 3256: go(gather_cpasync_mbar<3, 256>, c.grid, 256, smem, kv, idx, n_tiles, dump); break;
-      default: std::fprintf(stderr, "no such config\n"); std::exit(1);
-    }
-  } else if (c.v == TMA_ROW) {
-    switch (key) {
-      case 2032: go(gather_tma_row<2, 32>, c.grid, 32, smem, map, idx, n_tiles, dump); break;
-      case 2128: go(gather_tma_row<2, 128>, c.grid, 128, smem, map, idx, n_tiles, dump); break;
-      case 2256: go(gather_tma_row<2, 256>, c.grid, 256, smem, map, idx, n_tiles, dump); break;
-      default: std::fprintf(stderr, "no such config\n"); std::exit(1);
-    }
-  } else if (c.v == PEER) {
-    switch (key) {
-      case 3128: go(gather_peer<3, 128>, c.grid & ~1, 128, smem, kv, idx, n_tiles, dump); break;
-      case 3256: go(gather_peer<3, 256>, c.grid & ~1, 256, smem, kv, idx, n_tiles, dump); break;
-      default: std::fprintf(stderr, "no such config\n"); std::exit(1);
-    }
-  } else {
-    switch (key) {
-      case 2032: go(gather_tma_mc<2, 32>, c.grid & ~1, 32, smem, map, idx, n_tiles, dump); break;
-      case 2128: go(gather_tma_mc<2, 128>, c.grid & ~1, 128, smem, map, idx, n_tiles, dump); break;
-      case 3128: go(gather_tma_mc<3, 128>, c.grid & ~1, 128, smem, map, idx, n_tiles, dump); break;
-      case 2256: go(gather_tma_mc<2, 256>, c.grid & ~1, 256, smem, map, idx, n_tiles, dump); break;
-      default: std::fprintf(stderr, "no such config\n"); std::exit(1);
-    }
+  const int grid = c.v == TMA_MC || c.v == PEER ? c.grid & ~1 : c.grid;  // whole 2-CTA clusters
+  const int key = c.v * 10000 + c.slots * 1000 + c.threads;
+  // one case per instantiation that exists: variant, slots, threads
+#define GO(V, K, S, T, SRC) \
+  case V * 10000 + S * 1000 + T: go(K<S, T>, grid, T, smem, SRC, idx, n_tiles, dump); break
+  switch (key) {
+    GO(CPASYNC, gather_cpasync, 2, 128, kv);
+    GO(CPASYNC, gather_cpasync, 3, 128, kv);
+    GO(CPASYNC, gather_cpasync, 2, 256, kv);
+    GO(CPASYNC, gather_cpasync, 3, 256, kv);
+    GO(CPASYNC_MBAR, gather_cpasync_mbar, 2, 128, kv);
+    GO(CPASYNC_MBAR, gather_cpasync_mbar, 3, 128, kv);
+    GO(CPASYNC_MBAR, gather_cpasync_mbar, 2, 256, kv);
+    GO(CPASYNC_MBAR, gather_cpasync_mbar, 3, 256, kv);
+    GO(TMA_ROW, gather_tma_row, 2, 32, map);
+    GO(TMA_ROW, gather_tma_row, 2, 128, map);
+    GO(TMA_ROW, gather_tma_row, 2, 256, map);
+    GO(TMA_MC, gather_tma_mc, 2, 32, map);
+    GO(TMA_MC, gather_tma_mc, 2, 128, map);
+    GO(TMA_MC, gather_tma_mc, 3, 128, map);
+    GO(TMA_MC, gather_tma_mc, 2, 256, map);
+    GO(PEER, gather_peer, 3, 128, kv);
+    GO(PEER, gather_peer, 3, 256, kv);
+    default: std::fprintf(stderr, "no such config\n"); std::exit(1);
   }
+#undef GO
   CHECK(cudaGetLastError());
 }
 
